@@ -1,0 +1,131 @@
+# Shared helpers for integration tests (source it). Each test script:
+#   source "$(dirname "$0")/lib.sh"
+#   fixtures            # $FIXTURES: a model repository (see make_fixtures.py), built once per build dir
+#   start_server --model-repository "$FIXTURES" [more mmsp serve flags]   # sets $URL, $SERVER_PID
+#   req GET /v2/health/live; expect_status 200; expect_json '.live' true
+#   ...
+#   finish              # stops the server, prints "N checks passed", exits non-zero on failure
+# The server runs on 127.0.0.1 with --port 0; the port is read from its JSON log line.
+# Environment (set by ctest): MMSP_BIN, MMSP_SOURCE_DIR, MMSP_BUILD_DIR.
+set -uo pipefail
+
+MMSP_BIN=${MMSP_BIN:-$(pwd)/build/mmsp}
+MMSP_SOURCE_DIR=${MMSP_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+MMSP_BUILD_DIR=${MMSP_BUILD_DIR:-$(dirname "$MMSP_BIN")}
+TEST_NAME=$(basename "$0" .sh)
+WORK=$(mktemp -d "/tmp/mmsp-$TEST_NAME.XXXXXX")
+CHECKS_PASSED=0
+CHECKS_FAILED=0
+SERVER_PID=""
+URL=""
+STATUS=""
+BODY=""
+HEADERS=""
+
+fail() {
+  CHECKS_FAILED=$((CHECKS_FAILED + 1))
+  echo "FAIL [$TEST_NAME]: $*" >&2
+}
+
+pass() {
+  CHECKS_PASSED=$((CHECKS_PASSED + 1))
+}
+
+# Builds the shared fixture repository once per build dir (under a lock: tests run in parallel).
+fixtures() {
+  FIXTURES="$MMSP_BUILD_DIR/test-fixtures/repo"
+  (
+    flock 9
+    if [ ! -f "$MMSP_BUILD_DIR/test-fixtures/.done" ]; then
+      rm -rf "$FIXTURES"
+      /usr/bin/python3 "$MMSP_SOURCE_DIR/tests/integration/make_fixtures.py" "$FIXTURES" &&
+        touch "$MMSP_BUILD_DIR/test-fixtures/.done"
+    fi
+  ) 9>"$MMSP_BUILD_DIR/test-fixtures.lock"
+  [ -f "$MMSP_BUILD_DIR/test-fixtures/.done" ] || { echo "fixtures could not be built" >&2; exit 1; }
+  # Each test gets its own copy, so reload/unload tests can change it.
+  cp -r "$FIXTURES" "$WORK/repo"
+  FIXTURES="$WORK/repo"
+}
+
+# start_server ARGS... : runs `mmsp serve --host 127.0.0.1 --port 0 ARGS...`, waits for it.
+start_server() {
+  SERVER_LOG="$WORK/server.log"
+  "$MMSP_BIN" serve --host 127.0.0.1 --port 0 "$@" >"$WORK/server.out" 2>"$SERVER_LOG" &
+  SERVER_PID=$!
+  local port=""
+  for _ in $(seq 1 200); do
+    port=$(grep -o '"msg":"listening on http://127.0.0.1:[0-9]*' "$SERVER_LOG" 2>/dev/null | grep -o '[0-9]*$' | head -1)
+    [ -n "$port" ] && break
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      echo "server exited at start:" >&2; cat "$SERVER_LOG" >&2; exit 1
+    fi
+    sleep 0.05
+  done
+  [ -n "$port" ] || { echo "server did not start:" >&2; cat "$SERVER_LOG" >&2; exit 1; }
+  URL="http://127.0.0.1:$port"
+  PORT=$port
+}
+
+stop_server() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID"
+    local rc=0
+    wait "$SERVER_PID" || rc=$?
+    if [ "$rc" -ne 0 ]; then
+      fail "server exited with status $rc (sanitizer report or crash?)"
+      tail -40 "$SERVER_LOG" >&2
+    fi
+  fi
+  SERVER_PID=""
+}
+
+# The server must still be alive (call after hostile input).
+expect_alive() {
+  if kill -0 "$SERVER_PID" 2>/dev/null; then pass; else fail "server died: $*"; tail -40 "$SERVER_LOG" >&2; fi
+}
+
+# req METHOD PATH [BODY|@FILE] [curl args...] : sets STATUS, BODY, HEADERS.
+req() {
+  local method=$1 path=$2; shift 2
+  local data=()
+  if [ $# -gt 0 ]; then
+    if [[ "$1" == @* ]]; then data=(--data-binary "$1"); else data=(--data-binary "$1" -H 'Content-Type: application/json'); fi
+    shift
+  fi
+  STATUS=$(curl -s -o "$WORK/body" -D "$WORK/headers" -w '%{http_code}' -X "$method" \
+    --max-time 10 "${data[@]}" "$@" "$URL$path")
+  BODY=$(cat "$WORK/body" 2>/dev/null)
+  HEADERS=$(cat "$WORK/headers" 2>/dev/null)
+}
+
+expect_status() {
+  if [ "$STATUS" = "$1" ]; then pass; else fail "${2:-request}: status $STATUS, want $1; body: ${BODY:0:300}"; fi
+}
+
+# expect_json JQ_FILTER EXPECTED : compares `jq -c FILTER` of BODY with EXPECTED (compact JSON).
+expect_json() {
+  local got
+  got=$(printf '%s' "$BODY" | jq -c "$1" 2>/dev/null)
+  if [ "$got" = "$2" ]; then pass; else fail "$1: got '$got', want '$2'; body: ${BODY:0:300}"; fi
+}
+
+# expect_error STATUS : the status and a JSON body {"error": "<non-empty string>"}.
+expect_error() {
+  expect_status "$1" "${2:-request}"
+  if printf '%s' "$BODY" | jq -e '.error | type == "string" and length > 0' >/dev/null 2>&1; then
+    pass
+  else
+    fail "${2:-request}: body is not {\"error\": ...}: ${BODY:0:300}"
+  fi
+}
+
+finish() {
+  stop_server
+  rm -rf "$WORK"
+  echo "$TEST_NAME: $CHECKS_PASSED checks passed, $CHECKS_FAILED failed"
+  [ "$CHECKS_FAILED" -eq 0 ] && [ "$CHECKS_PASSED" -gt 0 ]
+  exit $?
+}
+
+trap 'stop_server >/dev/null 2>&1; rm -rf "$WORK"' INT TERM
