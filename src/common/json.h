@@ -39,8 +39,9 @@ struct json_value {
     union {
         struct {
             double d;   /* the value as the nearest double */
-            int64_t i;  /* exact value when is_int */
+            int64_t i;  /* exact value when is_int; (uint64_t)i is the value when is_u64 */
             int is_int; /* integral literal (no '.', no exponent) that fits int64 */
+            int is_u64; /* integral literal >= 0 that fits uint64 (superset of is_int >= 0) */
         } num;
         const char *str;             /* NUL-terminated, unescaped UTF-8 (may contain NUL) */
         struct json_value *items;    /* array elements, len of them */
@@ -58,6 +59,9 @@ struct json_member {
  * Parses text[0..len) into *out, allocating from `a`. On error returns MMSP_E_PARSE (or
  * MMSP_E_TOO_LARGE when the arena's ceiling is hit, MMSP_E_NOMEM) and writes
  * "<what> at byte <offset>" into err.
+ * Ownership: text is borrowed for the call only (strings are copied); the tree, *out's
+ * pointers included, belongs to the arena and lives until it is reset or released.
+ * Numbers: u.num.d is bit for bit what strtod returns for the literal.
  */
 mmsp_err json_parse(struct arena *a, const char *text, size_t len, struct json_value *out,
                     char *err, size_t errlen);
@@ -69,7 +73,9 @@ const struct json_value *json_get(const struct json_value *obj, const char *key)
 const char *json_type_name(enum json_type t);
 
 /* Writer helpers: append to a bounded buffer. */
-mmsp_err json_write_string(struct buf *b, const char *s, size_t len); /* quoted + escaped */
+/* Quoted and escaped; always valid UTF-8 JSON: each byte of an invalid UTF-8 sequence is
+ * written as U+FFFD (raw binary belongs in the binary tensor form, not in JSON strings). */
+mmsp_err json_write_string(struct buf *b, const char *s, size_t len);
 mmsp_err json_write_double(struct buf *b,
                            double v); /* shortest form that round-trips; NaN/Inf -> null */
 mmsp_err json_write_float(struct buf *b, float v); /* shortest form that round-trips as float */

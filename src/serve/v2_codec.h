@@ -54,20 +54,28 @@ struct v2_request {
  * wrong type is an error. On error returns MMSP_E_PARSE / MMSP_E_SHAPE / MMSP_E_DTYPE /
  * MMSP_E_TOO_LARGE / MMSP_E_INVALID with a message naming the input and the problem.
  */
+/* Ownership: body is borrowed for the call (tensor data is copied, aligned, into `a`); *out
+ * and everything it points to belong to the arena. On error *out is zeroed. */
 mmsp_err v2_request_parse(struct arena *a, const char *body, size_t len, int64_t header_len,
                           struct v2_request *out, char *err, size_t errlen);
 
 /*
- * Converts tensor `in` to datatype `want` (FP32, FP64, INT32, INT64, and BOOL/UINT8..UINT64,
- * INT8, INT16 among themselves), allocating the result from `a`. When the dtype already
- * matches, *out = *in and nothing is copied. Integer -> float conversions are exact or round
- * to nearest; float -> integer is refused (MMSP_E_DTYPE) unless every value is integral.
+ * Converts tensor `in` to datatype `want`: any of BOOL, UINT*, INT*, FP16 (as a source only),
+ * FP32, FP64 to any of those but FP16; BYTES never converts. The result is allocated from `a`;
+ * `in` is borrowed. When the dtype already matches, *out = *in and nothing is copied (out->data
+ * is then in's memory). Integer -> float conversions are exact or round to nearest; a value
+ * that does not fit the target is refused (MMSP_E_DTYPE naming the element): float -> integer
+ * unless integral and in range, out-of-range integers, BOOL other than 0/1, FP64 beyond FP32.
  */
 mmsp_err v2_tensor_convert(struct arena *a, const mmsp_tensor *in, mmsp_dtype want,
                            mmsp_tensor *out, char *err, size_t errlen);
 
 /*
- * Writes an infer response. outputs[i] is written as binary when binary[i] is 1 (then its
+ * Writes an infer response (appending to `out`; the tensors are borrowed). FP16 outputs are
+ * written as JSON numbers; BYTES elements as JSON strings (invalid UTF-8 becomes U+FFFD: ask
+ * for binary output for raw bytes). Fails with MMSP_E_INVALID when a tensor's data is shorter
+ * than its shape (out is then left as it was) or MMSP_E_TOO_LARGE at the buffer's ceiling.
+ * outputs[i] is written as binary when binary[i] is 1 (then its
  * JSON entry carries "parameters": {"binary_data_size": N} and no "data", and the raw bytes
  * follow the JSON in order). *json_len receives the length of the JSON part (for the
  * Inference-Header-Content-Length response header; equal to out->len when nothing is

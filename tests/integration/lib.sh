@@ -49,9 +49,12 @@ fixtures() {
 }
 
 # start_server ARGS... : runs `mmsp serve --host 127.0.0.1 --port 0 ARGS...`, waits for it.
+SERVER_STARTS=0
 start_server() {
-  SERVER_LOG="$WORK/server.log"
-  "$MMSP_BIN" serve --host 127.0.0.1 --port 0 "$@" >"$WORK/server.out" 2>"$SERVER_LOG" &
+  # A new log file per start: reading a previous server's "listening" line would be a race.
+  SERVER_STARTS=$((SERVER_STARTS + 1))
+  SERVER_LOG="$WORK/server.$SERVER_STARTS.log"
+  "$MMSP_BIN" serve --host 127.0.0.1 --port 0 "$@" >"$WORK/server.$SERVER_STARTS.out" 2>"$SERVER_LOG" &
   SERVER_PID=$!
   local port=""
   for _ in $(seq 1 200); do
@@ -113,7 +116,8 @@ expect_json() {
 # expect_error STATUS : the status and a JSON body {"error": "<non-empty string>"}.
 expect_error() {
   expect_status "$1" "${2:-request}"
-  if printf '%s' "$BODY" | jq -e '.error | type == "string" and length > 0' >/dev/null 2>&1; then
+  # jq -e exits 0 on empty input: an empty body must fail, so test for it first.
+  if [ -n "$BODY" ] && printf '%s' "$BODY" | jq -e '.error | type == "string" and length > 0' >/dev/null 2>&1; then
     pass
   else
     fail "${2:-request}: body is not {\"error\": ...}: ${BODY:0:300}"
@@ -129,3 +133,90 @@ finish() {
 }
 
 trap 'stop_server >/dev/null 2>&1; rm -rf "$WORK"' INT TERM
+
+# ---------------------------------------------------------------------------------------------
+# Helpers for the hostile-input, limits, metrics and reload tests (additive; nothing above
+# depends on them).
+#   good_body                   a valid v2 infer body for the fixture model "binary" (1 row)
+#   expect_good_after WHAT      the server is alive and answers good_body with 200 (STATUS,
+#                               BODY and HEADERS are kept as they were)
+#   bad_request STATUS WHAT METHOD PATH [BODY|@FILE] [curl args...]
+#                               one hostile case: STATUS with an {"error": ...} body, then
+#                               expect_good_after
+#   track_pid PID / kill_tracked   background helpers (load loops) killed by PID at exit
+PY=/usr/bin/python3
+V2TOOL="$MMSP_SOURCE_DIR/tests/integration/v2tool.py"
+# 30 features, all exactly representable in FP32 (and in every integer type after truncation
+# only where integral: see the datatype tests).
+GOOD_ROW="0.5,-1.25,2,0.75,-0.5,1,0,-2,0.25,1.5,-0.75,0.125,3,-1,0.5,0.5,-0.25,1,2,-1.5,0,0.25,-0.125,1,-1,0.5,1.75,-2.5,0.375,1"
+TRACKED_PIDS=()
+
+good_body() {
+  printf '{"inputs":[{"name":"input","shape":[1,30],"datatype":"FP32","data":[%s]}]}' "$GOOD_ROW"
+}
+
+expect_good_after() {
+  local what=$1 s=$STATUS b=$BODY h=$HEADERS
+  if [ -z "$SERVER_PID" ] || ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    fail "server died after: $what"
+    tail -20 "$SERVER_LOG" >&2
+  else
+    req POST /v2/models/binary/infer "$(good_body)"
+    if [ "$STATUS" = 200 ] &&
+      printf '%s' "$BODY" | jqe '.outputs[0].data | length == 1'; then
+      pass
+    else
+      fail "good request after '$what': status $STATUS, body: ${BODY:0:200}"
+    fi
+  fi
+  STATUS=$s BODY=$b HEADERS=$h
+}
+
+bad_request() {
+  local want=$1 what=$2
+  shift 2
+  rm -f "$WORK/body" "$WORK/headers" # a failed curl must not leave the previous answer
+  req "$@"
+  expect_status "$want" "$what"
+  expect_error_body "$what"
+  expect_good_after "$what"
+}
+
+track_pid() { TRACKED_PIDS+=("$1"); }
+
+# jqe FILTER [jq args...] < INPUT : like `jq -e` but empty input is false (jq 1.6 `-e` exits 0
+# on empty input, so a check piped from an empty body would pass).
+jqe() {
+  local input
+  input=$(cat)
+  [ -n "$input" ] || return 1
+  printf '%s' "$input" | jq -e "$@" >/dev/null 2>&1
+}
+
+# expect_error_body WHAT : BODY is {"error": "<non-empty string>"} (strict: empty body fails).
+expect_error_body() {
+  if printf '%s' "$BODY" | jqe '.error | type == "string" and length > 0'; then
+    pass
+  else
+    fail "$1: body is not {\"error\": ...}: ${BODY:0:300}"
+  fi
+}
+
+kill_tracked() {
+  local p
+  for p in "${TRACKED_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${TRACKED_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+  TRACKED_PIDS=()
+}
+
+# bad_request_oneof "400|404" WHAT METHOD PATH [BODY|@FILE] [curl args...]: like bad_request
+# where the protocol allows more than one status.
+bad_request_oneof() {
+  local want=$1 what=$2
+  shift 2
+  rm -f "$WORK/body" "$WORK/headers"
+  req "$@"
+  if [[ "$STATUS" =~ ^($want)$ ]]; then pass; else fail "$what: status $STATUS, want $want; body: ${BODY:0:300}"; fi
+  expect_error_body "$what"
+  expect_good_after "$what"
+}

@@ -1,0 +1,183 @@
+/*
+ * `mmsp serve`: parses the flags, starts the inference server (src/serve) and waits for
+ * SIGTERM or SIGINT, then stops accepting, lets requests in flight finish, frees everything
+ * and exits 0. Calls: serve/serve.h, common/log.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "common/log.h"
+#include "serve/serve.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: mmsp serve --model-repository DIR [options]\n"
+            "\n"
+            "Serves the models of a model repository over HTTP: Open Inference Protocol v2,\n"
+            "KServe v1 and a simple API for one default model, plus Prometheus metrics.\n"
+            "\n"
+            "Repository layout:\n"
+            "  DIR/<model>/config.yaml           optional (backend, inputs/outputs,\n"
+            "                                    max_batch_size, version_policy, ...)\n"
+            "  DIR/<model>/<version>/model.json  XGBoost JSON (or model.onnx); versions are\n"
+            "                                    positive integers\n"
+            "\n"
+            "options:\n"
+            "  --model-repository DIR  the model repository (required)\n"
+            "  --host ADDR             address to listen on (default 127.0.0.1)\n"
+            "  --port N                port (default 8080; 0 picks a free port, logged as\n"
+            "                          \"listening on http://HOST:PORT\")\n"
+            "  --default-model NAME    model of /predict, /ready and /model/info (default:\n"
+            "                          the only model of the repository)\n"
+            "  --max-body-bytes N      largest request body; larger ones get 413\n"
+            "                          (default 8388608 = 8 MiB)\n"
+            "  --threads N             HTTP event-loop threads (default: number of cores)\n"
+            "  --idle-timeout SECONDS  close idle or slow connections after this (default 30)\n"
+            "  --max-connections N     concurrent connections (default 1024)\n"
+            "  --log-level LEVEL       debug|info|warn|error|off (default info)\n"
+            "  --help                  this text\n"
+            "\n"
+            "endpoints:\n"
+            "  GET  /v2/health/live, /v2/health/ready       server liveness / readiness\n"
+            "  GET  /v2                                     server metadata\n"
+            "  GET  /v2/models/{m}[/versions/{v}]           model metadata\n"
+            "  GET  /v2/models/{m}[/versions/{v}]/ready     model readiness\n"
+            "  GET  /v2/models/{m}[/versions/{v}]/config    model configuration\n"
+            "  GET  /v2/models[/{m}[/versions/{v}]]/stats   statistics (Triton format)\n"
+            "  POST /v2/models/{m}[/versions/{v}]/infer     inference (JSON or binary tensors)\n"
+            "  POST /v2/repository/index                    models and their state\n"
+            "  POST /v2/repository/models/{m}/load          load or reload a model\n"
+            "  POST /v2/repository/models/{m}/unload        stop serving a model\n"
+            "  GET  /v1/models, /v1/models/{m}              KServe v1 list / readiness\n"
+            "  POST /v1/models/{m}:predict                  KServe v1 predict\n"
+            "  GET  /health, /ready, /model/info            simple API (default model)\n"
+            "  POST /predict                                simple API inference\n"
+            "  GET  /metrics                                Prometheus text format 0.0.4\n"
+            "\n"
+            "Errors are {\"error\": \"...\"} with 400 (bad input), 404 (unknown model, version\n"
+            "or path), 405 (wrong method), 413 (body too large), 501, 503 (model not ready),\n"
+            "500. Logs are JSON lines on stderr. SIGTERM/SIGINT stop the server gracefully.\n"
+            "\n"
+            "exit codes: 0 stopped by a signal, 1 could not start (repository, address),\n"
+            "2 usage error. See docs/serve.md.\n");
+}
+
+/* Parses a decimal in [min, max]; returns 0 on success. */
+static int parse_num(const char *flag, const char *s, unsigned long long min,
+                     unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    if (!s || !*s || *s == '-') {
+        cli_error(flag, "expects a number");
+        return -1;
+    }
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max) {
+        cli_error(flag, "'%s' is not a number in %llu..%llu", s, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct serve_options o = {.host = "127.0.0.1",
+                              .port = 8080,
+                              .max_body_bytes = 8u << 20,
+                              .idle_timeout_s = 30,
+                              .max_connections = 1024};
+    unsigned long long v;
+    for (int i = 1; i < argc; i += 2) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (!val) {
+            cli_error(a, strncmp(a, "--", 2) == 0 ? "missing value or unknown option"
+                                                  : "unexpected argument");
+            fprintf(stderr, "see 'mmsp serve --help'\n");
+            return EXIT_USAGE;
+        }
+        if (strcmp(a, "--model-repository") == 0) {
+            o.model_repository = val;
+        } else if (strcmp(a, "--host") == 0) {
+            o.host = val;
+        } else if (strcmp(a, "--default-model") == 0) {
+            o.default_model = val;
+        } else if (strcmp(a, "--port") == 0) {
+            if (parse_num(a, val, 0, 65535, &v))
+                return EXIT_USAGE;
+            o.port = (uint16_t)v;
+        } else if (strcmp(a, "--max-body-bytes") == 0) {
+            if (parse_num(a, val, 1, 1ull << 32, &v))
+                return EXIT_USAGE;
+            o.max_body_bytes = (size_t)v;
+        } else if (strcmp(a, "--threads") == 0) {
+            if (parse_num(a, val, 1, 1024, &v))
+                return EXIT_USAGE;
+            o.threads = (unsigned)v;
+        } else if (strcmp(a, "--idle-timeout") == 0) {
+            if (parse_num(a, val, 1, 86400, &v))
+                return EXIT_USAGE;
+            o.idle_timeout_s = (unsigned)v;
+        } else if (strcmp(a, "--max-connections") == 0) {
+            if (parse_num(a, val, 1, 1000000, &v))
+                return EXIT_USAGE;
+            o.max_connections = (unsigned)v;
+        } else if (strcmp(a, "--log-level") == 0) {
+            int lvl = log_level_parse(val);
+            if (lvl < 0) {
+                cli_error(a, "unknown level '%s'", val);
+                return EXIT_USAGE;
+            }
+            log_set_level((enum log_level)lvl);
+        } else {
+            cli_error(a, "unknown option");
+            fprintf(stderr, "see 'mmsp serve --help'\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (!o.model_repository) {
+        cli_error("serve", "--model-repository DIR is required");
+        fprintf(stderr, "see 'mmsp serve --help'\n");
+        return EXIT_USAGE;
+    }
+
+    /* Signals are taken by sigwait below; every thread started from here inherits the mask. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    char err[MMSP_ERRMSG_MAX] = "";
+    struct serve_server *s = NULL;
+    mmsp_err rc = serve_server_start(&o, &s, err, sizeof err);
+    if (rc) {
+        cli_error("serve", "%s", err[0] ? err : mmsp_strerror(rc));
+        return 1;
+    }
+    const char *host = o.host;
+    int v6 = strchr(host, ':') != NULL;
+    log_info("serve.listen", "listening on http://%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "",
+             (unsigned)serve_server_port(s));
+    int sig = 0;
+    sigwait(&set, &sig);
+    log_info("serve.stop", "received %s: finishing requests in flight",
+             sig == SIGINT ? "SIGINT" : "SIGTERM");
+    serve_server_stop(s);
+    log_info("serve.stop", "stopped");
+    return 0;
+}

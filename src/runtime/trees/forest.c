@@ -1,0 +1,380 @@
+/*
+ * Builds the packed breadth-first node array of forest.h from per-tree source arrays
+ * (validating them on the way) and evaluates rows against it. The evaluator walks eight trees
+ * for a row in lockstep, a fixed number of steps each, so the independent walks overlap in
+ * the CPU instead of each waiting on its own chain of loads. Calls libc and libm only.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/trees/forest.h"
+
+/* Trees walked together for one row (row_lockstep is written out for exactly 8). */
+#define LOCKSTEP 8
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+void trees_forest_init(struct forest *f, int64_t num_feature, uint32_t num_group, float base_margin,
+                       enum forest_transform transform)
+{
+    memset(f, 0, sizeof *f);
+    f->num_feature = num_feature;
+    f->num_group = num_group;
+    f->base_margin = base_margin;
+    f->transform = transform;
+}
+
+void trees_forest_release(struct forest *f)
+{
+    free(f->nodes);
+    free(f->leaf_values);
+    free(f->trees);
+    memset(f, 0, sizeof *f);
+}
+
+uint32_t trees_forest_out_width(const struct forest *f)
+{
+    return f->transform == FOREST_ARGMAX ? 1 : f->num_group;
+}
+
+/* Makes room for `more` nodes and one more tree. */
+static mmsp_err grow(struct forest *f, uint32_t more)
+{
+    if (f->n_nodes + (uint64_t)more > f->cap_nodes) {
+        uint64_t cap = f->cap_nodes ? f->cap_nodes : 256;
+        while (cap < f->n_nodes + (uint64_t)more)
+            cap *= 2;
+        if (cap > FOREST_MAX_NODES)
+            cap = FOREST_MAX_NODES;
+        struct forest_node *p = realloc(f->nodes, cap * sizeof *p);
+        if (!p)
+            return MMSP_E_NOMEM;
+        f->nodes = p;
+        float *lv = realloc(f->leaf_values, cap * sizeof *lv);
+        if (!lv)
+            return MMSP_E_NOMEM;
+        f->leaf_values = lv;
+        f->cap_nodes = (uint32_t)cap;
+    }
+    if (f->n_trees == f->cap_trees) {
+        uint32_t cap = f->cap_trees ? f->cap_trees * 2 : 16;
+        struct forest_tree *p = realloc(f->trees, (size_t)cap * sizeof *p);
+        if (!p)
+            return MMSP_E_NOMEM;
+        f->trees = p;
+        f->cap_trees = cap;
+    }
+    return MMSP_OK;
+}
+
+mmsp_err trees_forest_add_tree(struct forest *f, uint32_t group, uint32_t n, const int64_t *left,
+                               const int64_t *right, const int64_t *feature, const float *value,
+                               const uint8_t *default_left, char *err, size_t errlen)
+{
+    mmsp_err rc = MMSP_OK;
+    uint32_t *queue = NULL;
+    uint16_t *depth = NULL;
+    uint8_t *seen = NULL;
+    uint32_t tail = 1, max_depth = 0, base = f->n_nodes;
+
+    if (n == 0) {
+        set_err(err, errlen, "tree has no nodes");
+        rc = MMSP_E_BAD_MODEL;
+        goto out;
+    }
+    if (n > FOREST_MAX_TREE_NODES || f->n_trees >= FOREST_MAX_TREES ||
+        (uint64_t)f->n_nodes + n > FOREST_MAX_NODES) {
+        set_err(err, errlen,
+                "too many trees or nodes (limits: %u trees, %u nodes per tree, %u "
+                "in all)",
+                FOREST_MAX_TREES, FOREST_MAX_TREE_NODES, FOREST_MAX_NODES);
+        rc = MMSP_E_TOO_LARGE;
+        goto out;
+    }
+    if (group >= f->num_group) {
+        set_err(err, errlen, "output group %u out of range (%u groups)", group, f->num_group);
+        rc = MMSP_E_BAD_MODEL;
+        goto out;
+    }
+    queue = malloc((size_t)n * sizeof *queue);
+    depth = malloc((size_t)n * sizeof *depth);
+    seen = calloc(n, 1);
+    if (!queue || !depth || !seen || grow(f, n)) {
+        set_err(err, errlen, "out of memory");
+        rc = MMSP_E_NOMEM;
+        goto out;
+    }
+    /* Breadth-first from node 0: queue position == position in the packed array. */
+    queue[0] = 0;
+    depth[0] = 0;
+    seen[0] = 1;
+    for (uint32_t h = 0; h < tail; h++) {
+        uint32_t u = queue[h];
+        struct forest_node *node = &f->nodes[base + h];
+        if (left[u] == -1) {
+            if (right[u] != -1) {
+                set_err(err, errlen, "node %u: left child is -1 but right child is %lld", u,
+                        (long long)right[u]);
+                rc = MMSP_E_BAD_MODEL;
+                goto out;
+            }
+            if (!isfinite(value[u])) {
+                set_err(err, errlen, "node %u: leaf value is not a finite float", u);
+                rc = MMSP_E_BAD_MODEL;
+                goto out;
+            }
+            /* +inf threshold and default left: every value stays on the leaf. */
+            node->value = INFINITY;
+            node->bits = FOREST_LEAF | FOREST_DEFAULT_LEFT;
+            node->feature = 0;
+            node->left = base + h;
+            f->leaf_values[base + h] = value[u];
+            continue;
+        }
+        int64_t l = left[u], r = right[u];
+        if (l < 0 || l >= n || r < 0 || r >= n) {
+            set_err(err, errlen, "node %u: child index %lld out of range (num_nodes %u)", u,
+                    (long long)(l < 0 || l >= n ? l : r), n);
+            rc = MMSP_E_BAD_MODEL;
+            goto out;
+        }
+        if (l == r || seen[l] || seen[r]) {
+            set_err(err, errlen, "node %u: child %lld is reached twice (cycle or shared node)", u,
+                    (long long)(l == r || seen[l] ? l : r));
+            rc = MMSP_E_BAD_MODEL;
+            goto out;
+        }
+        if (feature[u] < 0 || feature[u] >= f->num_feature) {
+            set_err(err, errlen, "node %u: split index %lld out of range (num_feature %lld)", u,
+                    (long long)feature[u], (long long)f->num_feature);
+            rc = MMSP_E_BAD_MODEL;
+            goto out;
+        }
+        if (isnan(value[u])) {
+            set_err(err, errlen, "node %u: split threshold is NaN", u);
+            rc = MMSP_E_BAD_MODEL;
+            goto out;
+        }
+        if (depth[u] + 1 > FOREST_MAX_DEPTH) {
+            set_err(err, errlen, "node %u: tree deeper than the limit of %d", u, FOREST_MAX_DEPTH);
+            rc = MMSP_E_TOO_LARGE;
+            goto out;
+        }
+        /* tail + 2 <= n holds: every queued node is distinct and seen[] stops repeats. */
+        seen[l] = seen[r] = 1;
+        queue[tail] = (uint32_t)l;
+        queue[tail + 1] = (uint32_t)r;
+        depth[l] = depth[r] = (uint16_t)(depth[u] + 1);
+        if (depth[l] > max_depth)
+            max_depth = depth[l];
+        node->value = value[u];
+        f->leaf_values[base + h] = 0.0f;
+        node->feature = (uint32_t)feature[u];
+        node->bits = default_left[u] ? FOREST_DEFAULT_LEFT : 0;
+        node->left = base + tail;
+        tail += 2;
+    }
+    f->trees[f->n_trees].root = base;
+    f->trees[f->n_trees].group = (uint16_t)group;
+    f->trees[f->n_trees].depth = (uint16_t)max_depth;
+    f->n_trees++;
+    f->n_nodes = base + tail;
+out:
+    free(queue);
+    free(depth);
+    free(seen);
+    return rc;
+}
+
+/*
+ * One step down: left or right by the threshold, missing values by the default direction,
+ * and a leaf stays where it is (its left is itself). Branch-free, so several independent
+ * walks can be interleaved.
+ */
+#define STEP(i)                                                                                    \
+    do {                                                                                           \
+        const struct forest_node *n_ = &nodes[i];                                                  \
+        uint32_t b_ = n_->bits;                                                                    \
+        float v_ = row[n_->feature];                                                               \
+        uint32_t r_ = !(v_ < n_->value);         /* NaN compares false: right unless... */         \
+        r_ ^= (uint32_t)(v_ != v_) & (b_ >> 30); /* ...the default is left */                      \
+        i = n_->left + (r_ & ~(b_ >> 31));       /* a leaf does not move */                        \
+    } while (0)
+
+/*
+ * The same for a row whose values are all finite: no missing values to route, and a leaf's
+ * threshold is +inf, so every finite value goes "left", to the leaf itself.
+ */
+#define STEP_FINITE(i)                                                                             \
+    do {                                                                                           \
+        const struct forest_node *n_ = &nodes[i];                                                  \
+        float v_ = row[n_->feature];                                                               \
+        i = n_->left + !(v_ < n_->value);                                                          \
+    } while (0)
+
+#define STEP_ANY(i)                                                                                \
+    do {                                                                                           \
+        if (finite)                                                                                \
+            STEP_FINITE(i);                                                                        \
+        else                                                                                       \
+            STEP(i);                                                                               \
+    } while (0)
+
+/*
+ * Adds trees [t0, t0 + LOCKSTEP) to one row's margins. The eight walks are independent, so
+ * the CPU overlaps them; the leaf values are then added in tree order, as XGBoost does.
+ * `finite` is a constant at each call site, so each variant is compiled without the other.
+ */
+static inline __attribute__((always_inline)) void
+row_lockstep(const struct forest *f, uint32_t t0, const float *row, float *acc, const int finite)
+{
+    const struct forest_node *nodes = f->nodes;
+    const float *leaf = f->leaf_values;
+    const struct forest_tree *tr = f->trees + t0;
+    uint32_t i0 = tr[0].root, i1 = tr[1].root, i2 = tr[2].root, i3 = tr[3].root;
+    uint32_t i4 = tr[4].root, i5 = tr[5].root, i6 = tr[6].root, i7 = tr[7].root;
+    uint32_t d = tr[0].depth;
+    for (int k = 1; k < LOCKSTEP; k++)
+        d = tr[k].depth > d ? tr[k].depth : d;
+    for (uint32_t s = 0; s < d; s++) {
+        STEP_ANY(i0);
+        STEP_ANY(i1);
+        STEP_ANY(i2);
+        STEP_ANY(i3);
+        STEP_ANY(i4);
+        STEP_ANY(i5);
+        STEP_ANY(i6);
+        STEP_ANY(i7);
+    }
+    acc[tr[0].group] += leaf[i0];
+    acc[tr[1].group] += leaf[i1];
+    acc[tr[2].group] += leaf[i2];
+    acc[tr[3].group] += leaf[i3];
+    acc[tr[4].group] += leaf[i4];
+    acc[tr[5].group] += leaf[i5];
+    acc[tr[6].group] += leaf[i6];
+    acc[tr[7].group] += leaf[i7];
+}
+
+/* Adds one tree to one row's margins, stopping at the leaf. */
+static inline void row_one_tree(const struct forest *f, uint32_t t, const float *row, float *acc)
+{
+    const struct forest_node *nodes = f->nodes;
+    uint32_t i = f->trees[t].root;
+    while (!(nodes[i].bits & FOREST_LEAF))
+        STEP(i);
+    acc[f->trees[t].group] += f->leaf_values[i];
+}
+
+static int row_is_finite(const float *row, size_t nf)
+{
+    int ok = 1;
+    for (size_t j = 0; j < nf; j++)
+        ok &= fabsf(row[j]) <= FLT_MAX; /* false for NaN and +-inf */
+    return ok;
+}
+
+/*
+ * Adds every tree's leaf value for rows[0..nb) to acc[row * num_group + group]. Trees go in
+ * groups of LOCKSTEP, each group over all rows of the block, so its nodes stay in L1.
+ */
+static void accumulate_block(const struct forest *f, const float *rows, size_t nb, float *acc)
+{
+    const size_t nf = (size_t)f->num_feature, ng = f->num_group;
+    uint8_t finite[FOREST_BLOCK_ROWS];
+    uint32_t t = 0;
+    for (size_t r = 0; r < nb; r++)
+        finite[r] = (uint8_t)row_is_finite(rows + r * nf, nf);
+    for (; t + LOCKSTEP <= f->n_trees; t += LOCKSTEP) {
+        for (size_t r = 0; r < nb; r++) {
+            if (finite[r])
+                row_lockstep(f, t, rows + r * nf, acc + r * ng, 1);
+            else
+                row_lockstep(f, t, rows + r * nf, acc + r * ng, 0);
+        }
+    }
+    for (; t < f->n_trees; t++)
+        for (size_t r = 0; r < nb; r++)
+            row_one_tree(f, t, rows + r * nf, acc + r * ng);
+}
+
+/* XGBoost's common::Sigmoid (1.7): the epsilon and the clamp never change a float result
+ * that matters, but keep the same expression so results match bit for bit. */
+static inline float sigmoid(float x)
+{
+    float e = -x < 88.7f ? -x : 88.7f;
+    return 1.0f / (expf(e) + 1.0f + 1e-16f);
+}
+
+/* XGBoost's common::Softmax: float max, double sum of float exps, float division. */
+static void softmax(const float *in, float *out, size_t n)
+{
+    float wmax = in[0];
+    for (size_t i = 1; i < n; i++)
+        wmax = fmaxf(in[i], wmax);
+    double wsum = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        out[i] = expf(in[i] - wmax);
+        wsum += out[i];
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] /= (float)wsum;
+}
+
+/* XGBoost's common::FindMaxIndex: the first of the largest. */
+static float argmax(const float *in, size_t n)
+{
+    size_t best = 0;
+    for (size_t i = 1; i < n; i++)
+        if (in[i] > in[best])
+            best = i;
+    return (float)best;
+}
+
+void trees_forest_predict(const struct forest *f, const float *rows, size_t n_rows, float *out)
+{
+    float acc[FOREST_SCRATCH_FLOATS];
+    const size_t ng = f->num_group, nf = (size_t)f->num_feature;
+    size_t block = FOREST_SCRATCH_FLOATS / ng;
+    if (block > FOREST_BLOCK_ROWS)
+        block = FOREST_BLOCK_ROWS;
+
+    for (size_t r0 = 0; r0 < n_rows; r0 += block) {
+        size_t nb = n_rows - r0 < block ? n_rows - r0 : block;
+        for (size_t i = 0; i < nb * ng; i++)
+            acc[i] = f->base_margin;
+        accumulate_block(f, rows + r0 * nf, nb, acc);
+        switch (f->transform) {
+        case FOREST_IDENTITY:
+            memcpy(out + r0 * ng, acc, nb * ng * sizeof(float));
+            break;
+        case FOREST_SIGMOID:
+            for (size_t i = 0; i < nb * ng; i++)
+                out[r0 * ng + i] = sigmoid(acc[i]);
+            break;
+        case FOREST_SOFTMAX:
+            for (size_t r = 0; r < nb; r++)
+                softmax(acc + r * ng, out + (r0 + r) * ng, ng);
+            break;
+        case FOREST_ARGMAX:
+            for (size_t r = 0; r < nb; r++)
+                out[r0 + r] = argmax(acc + r * ng, ng);
+            break;
+        }
+    }
+}

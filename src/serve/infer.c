@@ -1,0 +1,255 @@
+/*
+ * The inference path shared by the v2, v1 and simple APIs: version lookup, input matching,
+ * datatype conversion, shape checks, running the model into arena buffers, and the per
+ * request accounting (Prometheus series looked up at load time, Triton stats).
+ * Calls: serve/repo, serve/v2_codec, serve/stats, mmsp runtime, metrics, http, common/json.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/json.h"
+#include "serve/serve_internal.h"
+
+mmsp_err serve_input_error(mmsp_err rc)
+{
+    return rc == MMSP_E_TOO_LARGE ? MMSP_E_INVALID : rc;
+}
+
+mmsp_err serve_acquire(struct serve_server *s, struct http_request *req, struct http_response *res,
+                       const char *name, int inference, struct serve_version **out)
+{
+    if (!name)
+        name = http_request_param(req, "name");
+    const char *vs = http_request_param(req, "version");
+    int64_t version = -1;
+    mmsp_err rc = MMSP_OK;
+    if (vs) {
+        version = serve_version_parse(vs);
+        if (version < 0) {
+            rc = http_fail(res, MMSP_E_NOT_FOUND,
+                           "model '%s' has no version '%s' (versions are positive integers)", name,
+                           vs);
+            goto out;
+        }
+    }
+    rc = serve_repo_acquire(s->repo, name, version, out, res->err, sizeof res->err);
+out:
+    if (rc && inference) {
+        metrics_counter_add(s->unknown.requests, 1);
+        metrics_counter_add(s->unknown.errors, 1);
+    }
+    return rc;
+}
+
+/* "[-1,30]" into buf for messages. */
+static void shape_str(char *buf, size_t len, const int64_t *dims, int ndim)
+{
+    size_t off = 0;
+    off += (size_t)snprintf(buf + off, len - off, "[");
+    for (int i = 0; i < ndim && off < len; i++)
+        off += (size_t)snprintf(buf + off, len - off, "%s%lld", i ? "," : "", (long long)dims[i]);
+    if (off < len)
+        snprintf(buf + off, len - off, "]");
+}
+
+/* Checks t (already in the model's dtype) against io; updates *batch (-1 = not seen yet). */
+static mmsp_err check_shape(struct http_response *res, const struct serve_version *v,
+                            const mmsp_io_info *io, const mmsp_tensor *t, int64_t *batch)
+{
+    char want[128], got[128];
+    shape_str(want, sizeof want, io->dims, io->ndim);
+    shape_str(got, sizeof got, t->shape, t->ndim);
+    if (t->ndim != io->ndim)
+        return http_fail(res, MMSP_E_SHAPE,
+                         "input '%s': shape %s has %d dimensions, model '%s' expects %s", io->name,
+                         got, t->ndim, v->model_name, want);
+    for (int d = 0; d < io->ndim; d++)
+        if (io->dims[d] >= 0 && t->shape[d] != io->dims[d])
+            return http_fail(res, MMSP_E_SHAPE,
+                             "input '%s': shape %s does not match model '%s' input shape %s "
+                             "(dimension %d must be %lld)",
+                             io->name, got, v->model_name, want, d, (long long)io->dims[d]);
+    int64_t b = (io->ndim > 0 && io->dims[0] < 0) ? t->shape[0] : 1;
+    if (*batch >= 0 && b != *batch)
+        return http_fail(res, MMSP_E_SHAPE,
+                         "input '%s': batch size %lld differs from the other inputs (%lld)",
+                         io->name, (long long)b, (long long)*batch);
+    if (b <= 0)
+        return http_fail(res, MMSP_E_SHAPE, "input '%s': the batch is empty", io->name);
+    if (v->config.max_batch_size > 0 && b > v->config.max_batch_size)
+        return http_fail(res, MMSP_E_INVALID,
+                         "input '%s': batch size %lld exceeds max_batch_size %lld of model '%s'",
+                         io->name, (long long)b, (long long)v->config.max_batch_size,
+                         v->model_name);
+    *batch = b;
+    return MMSP_OK;
+}
+
+mmsp_err serve_infer(struct http_request *req, struct http_response *res,
+                     const struct serve_version *v, const mmsp_tensor *given, size_t n_given,
+                     mmsp_tensor **outputs, int64_t *batch_out, struct serve_timing *t)
+{
+    mmsp_err rc = MMSP_OK;
+    const mmsp_model *m = v->model;
+    size_t n_in = mmsp_model_input_count(m), n_out = mmsp_model_output_count(m);
+    int64_t batch = -1;
+    mmsp_tensor *inputs = arena_calloc(req->arena, n_in ? n_in : 1, sizeof *inputs);
+    mmsp_tensor *outs = arena_calloc(req->arena, n_out ? n_out : 1, sizeof *outs);
+    if (!inputs || !outs)
+        return http_fail(res, MMSP_E_TOO_LARGE, "request needs more memory than allowed");
+    for (size_t k = 0; k < n_given; k++) {
+        size_t i = 0;
+        for (; i < n_in; i++)
+            if (given[k].name && strcmp(given[k].name, mmsp_model_input(m, i)->name) == 0)
+                break;
+        if (i == n_in)
+            return http_fail(res, MMSP_E_INVALID,
+                             "unknown input '%s': model '%s' has no input of that name",
+                             given[k].name ? given[k].name : "", v->model_name);
+        if (inputs[i].name)
+            return http_fail(res, MMSP_E_INVALID, "input '%s' is given twice", given[k].name);
+        const mmsp_io_info *io = mmsp_model_input(m, i);
+        rc = v2_tensor_convert(req->arena, &given[k], io->dtype, &inputs[i], res->err,
+                               sizeof res->err);
+        if (rc)
+            return serve_input_error(rc);
+        inputs[i].name = io->name;
+        rc = check_shape(res, v, io, &inputs[i], &batch);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < n_in; i++)
+        if (!inputs[i].name)
+            return http_fail(res, MMSP_E_INVALID, "missing input '%s' of model '%s'",
+                             mmsp_model_input(m, i)->name, v->model_name);
+    for (size_t i = 0; i < n_out; i++) {
+        size_t bytes = mmsp_model_output_bytes(m, i, batch);
+        outs[i].data = arena_alloc(req->arena, bytes ? bytes : 1);
+        outs[i].nbytes = bytes;
+        if (!bytes || !outs[i].data)
+            return http_fail(res, MMSP_E_TOO_LARGE,
+                             "the outputs of %lld rows need more memory than allowed",
+                             (long long)batch);
+    }
+    uint64_t t1 = http_now_ns();
+    t->input = t1 - req->start_ns;
+    rc = mmsp_model_run(m, inputs, n_in, outs, n_out, res->err, sizeof res->err);
+    t->infer = http_now_ns() - t1;
+    if (rc) {
+        if (rc != MMSP_E_SHAPE && rc != MMSP_E_DTYPE && rc != MMSP_E_INVALID)
+            rc = MMSP_E_INTERNAL;
+        return rc;
+    }
+    *outputs = outs;
+    *batch_out = batch;
+    return MMSP_OK;
+}
+
+void serve_record(const struct serve_version *v, mmsp_err rc, int64_t rows, struct serve_timing *t,
+                  uint64_t start_ns)
+{
+    uint64_t now = http_now_ns();
+    t->total = now - start_ns;
+    double seconds = (double)t->total * 1e-9;
+    metrics_counter_add(v->series.requests, 1);
+    metrics_histogram_observe(v->series.duration, seconds);
+    if (rc) {
+        metrics_counter_add(v->series.errors, 1);
+        serve_stats_record_failure(v->stats, t->total);
+        return;
+    }
+    t->output = t->total > t->input + t->infer ? t->total - t->input - t->infer : 0;
+    metrics_counter_add(v->series.predictions, (double)rows);
+    metrics_gauge_set(v->series.latency, serve_stats_latency_update(v->stats, seconds));
+    serve_stats_record_success(v->stats, rows, t);
+}
+
+mmsp_err serve_write_io(struct buf *b, const mmsp_io_info *io)
+{
+    mmsp_err rc;
+    const char *dt = mmsp_dtype_name(io->dtype);
+    if ((rc = buf_append_str(b, "{\"name\":")) ||
+        (rc = json_write_string(b, io->name, strlen(io->name))) ||
+        (rc = buf_printf(b, ",\"datatype\":\"%s\",\"shape\":[", dt ? dt : "")))
+        return rc;
+    for (int d = 0; d < io->ndim; d++)
+        if ((rc = buf_printf(b, "%s%lld", d ? "," : "", (long long)io->dims[d])))
+            return rc;
+    return buf_append_str(b, "]}");
+}
+
+mmsp_err serve_write_element(struct buf *b, const mmsp_tensor *t, size_t i)
+{
+    const unsigned char *p = t->data;
+    switch (t->dtype) {
+    case MMSP_DT_FP32: {
+        float f;
+        memcpy(&f, p + i * 4, 4);
+        return json_write_float(b, f);
+    }
+    case MMSP_DT_FP64: {
+        double d;
+        memcpy(&d, p + i * 8, 8);
+        return json_write_double(b, d);
+    }
+    case MMSP_DT_INT64: {
+        int64_t x;
+        memcpy(&x, p + i * 8, 8);
+        return json_write_int(b, x);
+    }
+    case MMSP_DT_INT32: {
+        int32_t x;
+        memcpy(&x, p + i * 4, 4);
+        return json_write_int(b, x);
+    }
+    case MMSP_DT_BOOL:
+    case MMSP_DT_UINT8:
+        return json_write_int(b, p[i]);
+    default:
+        return MMSP_E_UNSUPPORTED;
+    }
+}
+
+const mmsp_tensor *serve_predict_output(const mmsp_tensor *outputs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (outputs[i].name && strcmp(outputs[i].name, "predict") == 0)
+            return &outputs[i];
+    return n ? &outputs[0] : NULL;
+}
+
+size_t serve_row_width(const mmsp_tensor *t)
+{
+    size_t w = 1;
+    for (int d = 1; d < t->ndim; d++)
+        w *= (size_t)t->shape[d];
+    return w;
+}
+
+/* Appends row r of t: a number when the row has one element, else a list. */
+mmsp_err serve_write_row(struct buf *b, const mmsp_tensor *t, size_t r)
+{
+    size_t w = serve_row_width(t);
+    mmsp_err rc;
+    if (w == 1)
+        return serve_write_element(b, t, r);
+    if ((rc = buf_append_char(b, '[')))
+        return rc;
+    for (size_t k = 0; k < w; k++)
+        if ((k && (rc = buf_append_char(b, ','))) || (rc = serve_write_element(b, t, r * w + k)))
+            return rc;
+    return buf_append_char(b, ']');
+}
+
+mmsp_err serve_run_rows(struct http_request *req, struct http_response *res,
+                        const struct serve_version *v, mmsp_tensor *x, mmsp_tensor **outs,
+                        int64_t *batch, struct serve_timing *t)
+{
+    if (mmsp_model_input_count(v->model) != 1)
+        return http_fail(res, MMSP_E_UNSUPPORTED,
+                         "model '%s' has %zu inputs; this API needs a model with one input "
+                         "(use the v2 infer endpoint)",
+                         v->model_name, mmsp_model_input_count(v->model));
+    x->name = mmsp_model_input(v->model, 0)->name;
+    return serve_infer(req, res, v, x, 1, outs, batch, t);
+}

@@ -1,0 +1,40 @@
+/*
+ * The inference role as a library: `mmsp serve` (src/cli/cmd_serve.c) fills serve_options,
+ * starts the server and stops it on a signal. The endpoints, the model manager and the
+ * metrics are described in docs/serve.md.
+ * Calls: serve/repo, serve handlers, http, metrics.
+ */
+#ifndef MMSP_SERVE_H
+#define MMSP_SERVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mmsp/error.h"
+
+struct serve_options {
+    const char *model_repository; /* required; borrowed */
+    const char *host;             /* default "127.0.0.1" */
+    uint16_t port;                /* 0 = any free port */
+    const char *default_model;    /* simple API model; NULL = the only model */
+    size_t max_body_bytes;        /* default 8 MiB */
+    unsigned threads;             /* 0 = number of cores */
+    unsigned idle_timeout_s;      /* default 30 */
+    unsigned max_connections;     /* default 1024 */
+};
+
+struct serve_server;
+
+/* Loads the repository and starts listening. Models that fail to load are logged and left
+ * UNAVAILABLE (the server then reports not ready); a missing repository or a listen failure
+ * is an error with a message in err. */
+mmsp_err serve_server_start(const struct serve_options *o, struct serve_server **out, char *err,
+                            size_t errlen);
+
+/* The bound port (useful with port 0) and host. */
+uint16_t serve_server_port(const struct serve_server *s);
+
+/* Stops accepting, finishes requests in flight, unloads everything, frees s. */
+void serve_server_stop(struct serve_server *s);
+
+#endif

@@ -1,0 +1,169 @@
+/*
+ * The inference role's server (see serve.h, docs/serve.md): owns the metrics registry, the
+ * model manager, the router and the HTTP server; registers the v2, v1 and simple endpoints
+ * and GET /metrics; counts HTTP responses per status code.
+ * Calls: serve/repo, serve/v2.c, serve/v1.c, serve/simple.c, http, metrics, common/log.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/log.h"
+#include "serve/serve_internal.h"
+
+static mmsp_err on_metrics(struct http_request *req, struct http_response *res, void *ctx)
+{
+    struct serve_server *s = ctx;
+    res->content_type = "text/plain; version=0.0.4";
+    return metrics_render(s->reg, &res->body);
+}
+
+/* Counts every response in mmsp_http_requests_total{code}; the series of a code is looked
+ * up the first time the code is seen and cached. */
+static void on_request_done(void *ctx, const struct http_request *req, int status)
+{
+    struct serve_server *s = ctx;
+    if (status < 100 || status >= SERVE_STATUS_SLOTS)
+        return;
+    struct metric_series *series =
+        atomic_load_explicit(&s->http_series[status], memory_order_acquire);
+    if (!series) {
+        char code[8];
+        snprintf(code, sizeof code, "%d", status);
+        const char *labels[1] = {code};
+        series = metrics_series(s->http_requests, labels);
+        if (!series)
+            return;
+        atomic_store_explicit(&s->http_series[status], series, memory_order_release);
+    }
+    metrics_counter_add(series, 1);
+}
+
+static mmsp_err register_metrics(struct serve_server *s)
+{
+    static const char *const mv[2] = {"model", "version"};
+    static const char *const code[1] = {"code"};
+    struct metrics_registry *r = s->reg;
+    s->fam.requests = metrics_family_register(r, "inference_requests_total",
+                                              "Inference requests received, per model version.",
+                                              METRIC_COUNTER, mv, 2, NULL, 0);
+    s->fam.predictions = metrics_family_register(r, "inference_predictions_total",
+                                                 "Rows predicted successfully, per model version.",
+                                                 METRIC_COUNTER, mv, 2, NULL, 0);
+    s->fam.errors = metrics_family_register(
+        r, "inference_errors_total",
+        "Inference requests that failed, per model version (model=\"\" when the request named "
+        "no loaded model version).",
+        METRIC_COUNTER, mv, 2, NULL, 0);
+    s->fam.latency = metrics_family_register(
+        r, "inference_latency_seconds",
+        "Average inference latency: exponentially weighted mean over the last successful "
+        "requests (weight 0.1 for the newest).",
+        METRIC_GAUGE, mv, 2, NULL, 0);
+    s->fam.duration = metrics_family_register(
+        r, "mmsp_inference_request_duration_seconds",
+        "Inference request duration from complete headers to the response, per model version.",
+        METRIC_HISTOGRAM, mv, 2, metrics_latency_buckets, metrics_latency_buckets_count);
+    s->http_requests = metrics_family_register(r, "mmsp_http_requests_total",
+                                               "HTTP responses sent, per status code.",
+                                               METRIC_COUNTER, code, 1, NULL, 0);
+    if (!s->fam.requests || !s->fam.predictions || !s->fam.errors || !s->fam.latency ||
+        !s->fam.duration || !s->http_requests)
+        return MMSP_E_NOMEM;
+    const char *none[2] = {"", ""};
+    s->unknown.requests = metrics_series(s->fam.requests, none);
+    s->unknown.errors = metrics_series(s->fam.errors, none);
+    if (!s->unknown.requests || !s->unknown.errors)
+        return MMSP_E_NOMEM;
+    return MMSP_OK;
+}
+
+void serve_server_stop(struct serve_server *s)
+{
+    if (!s)
+        return;
+    http_server_stop(s->http);
+    http_router_free(s->router);
+    serve_repo_free(s->repo);
+    metrics_registry_free(s->reg);
+    free(s->default_model);
+    free(s);
+}
+
+mmsp_err serve_server_start(const struct serve_options *o, struct serve_server **out, char *err,
+                            size_t errlen)
+{
+    mmsp_err rc = MMSP_OK;
+    struct stat st;
+    struct serve_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return MMSP_E_NOMEM;
+    s->o = *o;
+    errno = 0;
+    if (!o->model_repository || stat(o->model_repository, &st) || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "model repository '%s' is not a directory%s%s",
+                 o->model_repository ? o->model_repository : "", errno ? ": " : "",
+                 errno ? strerror(errno) : "");
+        rc = MMSP_E_NOT_FOUND;
+        goto out;
+    }
+    if (o->default_model && !(s->default_model = strdup(o->default_model))) {
+        rc = MMSP_E_NOMEM;
+        goto out;
+    }
+    s->reg = metrics_registry_new();
+    if (!s->reg || (rc = register_metrics(s))) {
+        rc = MMSP_E_NOMEM;
+        goto out;
+    }
+    if ((rc = serve_repo_new(o->model_repository, s->reg, &s->fam, &s->repo)))
+        goto out;
+    size_t failed = serve_repo_load_all(s->repo);
+    if (failed)
+        log_warn("serve.start", "%zu model(s) failed to load; the server is not ready", failed);
+    if (s->default_model) {
+        struct serve_version *v = NULL;
+        char why[MMSP_ERRMSG_MAX];
+        if (serve_repo_acquire(s->repo, s->default_model, -1, &v, why, sizeof why))
+            log_warn("serve.start", "default model: %s", why);
+        serve_version_release(v);
+    }
+    s->router = http_router_new();
+    if (!s->router) {
+        rc = MMSP_E_NOMEM;
+        goto out;
+    }
+    if ((rc = serve_v2_register(s, s->router)) || (rc = serve_v1_register(s, s->router)) ||
+        (rc = serve_simple_register(s, s->router)) ||
+        (rc = http_router_add(s->router, "GET", "/metrics", on_metrics, s))) {
+        snprintf(err, errlen, "cannot register routes: %s", mmsp_strerror(rc));
+        goto out;
+    }
+    struct http_server_options ho = {
+        .host = o->host,
+        .port = o->port,
+        .threads = o->threads,
+        .max_body_bytes = o->max_body_bytes,
+        .idle_timeout_s = o->idle_timeout_s,
+        .max_connections = o->max_connections,
+        .on_request_done = on_request_done,
+        .observer_ctx = s,
+    };
+    rc = http_server_start(&ho, s->router, &s->http, err, errlen);
+out:
+    if (rc) {
+        if (rc == MMSP_E_NOMEM && err)
+            snprintf(err, errlen, "out of memory");
+        serve_server_stop(s);
+        return rc;
+    }
+    *out = s;
+    return MMSP_OK;
+}
+
+uint16_t serve_server_port(const struct serve_server *s)
+{
+    return http_server_port(s->http);
+}
