@@ -56,19 +56,25 @@ static void shape_str(char *buf, size_t len, const int64_t *dims, int ndim)
 static mmsp_err check_shape(struct http_response *res, const struct serve_version *v,
                             const mmsp_io_info *io, const mmsp_tensor *t, int64_t *batch)
 {
+    /* The shape strings are only formatted on the error paths: this runs on every request. */
     char want[128], got[128];
-    shape_str(want, sizeof want, io->dims, io->ndim);
-    shape_str(got, sizeof got, t->shape, t->ndim);
-    if (t->ndim != io->ndim)
+    if (t->ndim != io->ndim) {
+        shape_str(want, sizeof want, io->dims, io->ndim);
+        shape_str(got, sizeof got, t->shape, t->ndim);
         return http_fail(res, MMSP_E_SHAPE,
                          "input '%s': shape %s has %d dimensions, model '%s' expects %s", io->name,
                          got, t->ndim, v->model_name, want);
-    for (int d = 0; d < io->ndim; d++)
-        if (io->dims[d] >= 0 && t->shape[d] != io->dims[d])
+    }
+    for (int d = 0; d < io->ndim; d++) {
+        if (io->dims[d] >= 0 && t->shape[d] != io->dims[d]) {
+            shape_str(want, sizeof want, io->dims, io->ndim);
+            shape_str(got, sizeof got, t->shape, t->ndim);
             return http_fail(res, MMSP_E_SHAPE,
                              "input '%s': shape %s does not match model '%s' input shape %s "
                              "(dimension %d must be %lld)",
                              io->name, got, v->model_name, want, d, (long long)io->dims[d]);
+        }
+    }
     int64_t b = (io->ndim > 0 && io->dims[0] < 0) ? t->shape[0] : 1;
     if (*batch >= 0 && b != *batch)
         return http_fail(res, MMSP_E_SHAPE,

@@ -1,8 +1,9 @@
 /*
  * Builds the packed breadth-first node array of forest.h from per-tree source arrays
- * (validating them on the way) and evaluates rows against it. The evaluator walks eight trees
- * for a row in lockstep, a fixed number of steps each, so the independent walks overlap in
- * the CPU instead of each waiting on its own chain of loads. Calls libc and libm only.
+ * (validating them on the way), and from it the perfect layout when the forest qualifies, and
+ * evaluates rows. The evaluators walk 8 or 16 trees (or two rows) in lockstep, a fixed number
+ * of steps each, so the independent walks overlap in the CPU instead of each waiting on its
+ * own chain of loads. Calls libc and libm only.
  */
 #include <float.h>
 #include <math.h>
@@ -37,10 +38,13 @@ void trees_forest_init(struct forest *f, int64_t num_feature, uint32_t num_group
     f->num_group = num_group;
     f->base_margin = base_margin;
     f->transform = transform;
+    f->perfect = num_feature <= FOREST_PERFECT_MAX_FEATURES;
 }
 
 void trees_forest_release(struct forest *f)
 {
+    free(f->pnodes);
+    free(f->pleaves);
     free(f->nodes);
     free(f->leaf_values);
     free(f->trees);
@@ -79,6 +83,95 @@ static mmsp_err grow(struct forest *f, uint32_t more)
         f->trees = p;
         f->cap_trees = cap;
     }
+    return MMSP_OK;
+}
+
+/* Drops the perfect layout for good: the forest no longer qualifies. */
+static void perfect_off(struct forest *f)
+{
+    free(f->pnodes);
+    free(f->pleaves);
+    f->pnodes = NULL;
+    f->pleaves = NULL;
+    f->cap_pnodes = f->cap_pleaves = 0;
+    f->perfect = 0;
+}
+
+/* Writes tree t of the packed layout into the perfect layout at depth D. */
+static void perfect_fill(struct forest *f, uint32_t t, uint32_t D)
+{
+    uint32_t map[2u << FOREST_PERFECT_MAX_DEPTH]; /* heap position -> packed node */
+    const uint32_t ni = (1u << D) - 1, nf = (uint32_t)f->num_feature;
+    struct forest_pnode *pn = f->pnodes + (size_t)t * ni;
+    float *pl = f->pleaves + ((size_t)t << D);
+    map[0] = f->trees[t].root;
+    for (uint32_t p = 0; p < ni; p++) {
+        const struct forest_node *nd = &f->nodes[map[p]];
+        if (nd->bits & FOREST_LEAF) {
+            /* Padding: both ways lead to copies of this leaf. */
+            pn[p].feature = 0;
+            pn[p].value = 0.0f;
+            map[2 * p + 1] = map[2 * p + 2] = map[p];
+        } else {
+            pn[p].feature = nd->feature + (nd->bits & FOREST_DEFAULT_LEFT ? nf : 0);
+            pn[p].value = nd->value;
+            map[2 * p + 1] = nd->left;
+            map[2 * p + 2] = nd->left + 1;
+        }
+    }
+    for (uint32_t j = 0; j <= ni; j++)
+        pl[j] = f->leaf_values[map[ni + j]]; /* a leaf: the tree is at most D deep */
+}
+
+/*
+ * Adds the tree just appended to the packed layout (index n_trees - 1) to the perfect layout,
+ * deepening every tree if it is deeper than the others, or drops the perfect layout if the
+ * forest stops qualifying. Only fails for memory.
+ */
+static mmsp_err perfect_add(struct forest *f)
+{
+    const uint32_t t = f->n_trees - 1, d = f->trees[t].depth;
+    if (!f->perfect)
+        return MMSP_OK;
+    for (uint32_t i = f->trees[t].root; i < f->n_nodes; i++)
+        if ((f->nodes[i].bits & (FOREST_LEAF | FOREST_DEFAULT_LEFT)) == FOREST_DEFAULT_LEFT &&
+            f->nodes[i].value == -INFINITY) {
+            perfect_off(f); /* -inf would not send a missing value left */
+            return MMSP_OK;
+        }
+    uint32_t D = d > f->pdepth ? d : f->pdepth;
+    if (D > FOREST_PERFECT_MAX_DEPTH ||
+        ((uint64_t)f->n_trees << D) > 4 * (uint64_t)f->n_nodes + 65536) {
+        perfect_off(f);
+        return MMSP_OK;
+    }
+    size_t need_n = (size_t)f->n_trees * ((1u << D) - 1), need_l = (size_t)f->n_trees << D;
+    if (need_n > f->cap_pnodes) {
+        size_t cap = f->cap_pnodes ? f->cap_pnodes : 256;
+        while (cap < need_n)
+            cap *= 2;
+        struct forest_pnode *p = realloc(f->pnodes, cap * sizeof *p);
+        if (!p)
+            return MMSP_E_NOMEM;
+        f->pnodes = p;
+        f->cap_pnodes = cap;
+    }
+    if (need_l > f->cap_pleaves) {
+        size_t cap = f->cap_pleaves ? f->cap_pleaves : 256;
+        while (cap < need_l)
+            cap *= 2;
+        float *p = realloc(f->pleaves, cap * sizeof *p);
+        if (!p)
+            return MMSP_E_NOMEM;
+        f->pleaves = p;
+        f->cap_pleaves = cap;
+    }
+    if (D != f->pdepth) {
+        f->pdepth = D;
+        for (uint32_t u = 0; u < t; u++)
+            perfect_fill(f, u, D);
+    }
+    perfect_fill(f, t, D);
     return MMSP_OK;
 }
 
@@ -194,6 +287,10 @@ mmsp_err trees_forest_add_tree(struct forest *f, uint32_t group, uint32_t n, con
     f->trees[f->n_trees].depth = (uint16_t)max_depth;
     f->n_trees++;
     f->n_nodes = base + tail;
+    if (perfect_add(f)) {
+        /* The packed layout is fine; keep the tree but stop using the perfect one. */
+        perfect_off(f);
+    }
 out:
     free(queue);
     free(depth);
@@ -313,6 +410,153 @@ static void accumulate_block(const struct forest *f, const float *rows, size_t n
             row_one_tree(f, t, rows + r * nf, acc + r * ng);
 }
 
+/* The doubled row of the perfect layout: the row as it is, then with NaN as -inf. */
+static void double_row(const float *row, size_t nf, float *r2)
+{
+    for (size_t j = 0; j < nf; j++) {
+        float x = row[j];
+        r2[j] = x;
+        r2[nf + j] = x != x ? -INFINITY : x;
+    }
+}
+
+/* One step of a perfect-layout walk: NaN needs no test, the doubled row routes it. */
+#define PSTEP(i, p)                                                                                \
+    do {                                                                                           \
+        const struct forest_pnode *n_ = (p) + (i);                                                 \
+        (i) = 2 * (i) + 1 + (size_t) !(r2[n_->feature] < n_->value);                               \
+    } while (0)
+
+/*
+ * Adds trees [t0, t0 + LOCKSTEP) of the perfect layout to one row's margins: the eight walks go
+ * in lockstep, exactly pdepth steps each, then the leaf values are added in tree order.
+ */
+static inline __attribute__((always_inline)) void
+perfect_lockstep(const struct forest *f, uint32_t t0, const float *r2, float *acc)
+{
+    const uint32_t D = f->pdepth, ni = (1u << D) - 1;
+    const struct forest_pnode *p0 = f->pnodes + (size_t)t0 * ni, *p1 = p0 + ni, *p2 = p1 + ni,
+                              *p3 = p2 + ni, *p4 = p3 + ni, *p5 = p4 + ni, *p6 = p5 + ni,
+                              *p7 = p6 + ni;
+    const float *pl = f->pleaves + ((size_t)t0 << D) - ni;
+    const struct forest_tree *tr = f->trees + t0;
+    size_t i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0;
+    for (uint32_t s = 0; s < D; s++) {
+        PSTEP(i0, p0);
+        PSTEP(i1, p1);
+        PSTEP(i2, p2);
+        PSTEP(i3, p3);
+        PSTEP(i4, p4);
+        PSTEP(i5, p5);
+        PSTEP(i6, p6);
+        PSTEP(i7, p7);
+    }
+    acc[tr[0].group] += pl[i0];
+    acc[tr[1].group] += pl[((size_t)1 << D) + i1];
+    acc[tr[2].group] += pl[((size_t)2 << D) + i2];
+    acc[tr[3].group] += pl[((size_t)3 << D) + i3];
+    acc[tr[4].group] += pl[((size_t)4 << D) + i4];
+    acc[tr[5].group] += pl[((size_t)5 << D) + i5];
+    acc[tr[6].group] += pl[((size_t)6 << D) + i6];
+    acc[tr[7].group] += pl[((size_t)7 << D) + i7];
+}
+
+/*
+ * Sixteen walks in lockstep: trees [ta, ta + 8) on row ra and trees [tb, tb + 8) on row rb
+ * (two rows, or the same row and the next eight trees). The a-sums are added before the
+ * b-sums, so when a and b share a row, tree order holds.
+ */
+static inline __attribute__((always_inline)) void perfect_lockstep2(const struct forest *f,
+                                                                    uint32_t ta, const float *ra,
+                                                                    float *acca, uint32_t tb,
+                                                                    const float *rb, float *accb)
+{
+    const uint32_t D = f->pdepth, ni = (1u << D) - 1;
+    const struct forest_pnode *p0 = f->pnodes + (size_t)ta * ni, *p1 = p0 + ni, *p2 = p1 + ni,
+                              *p3 = p2 + ni, *p4 = p3 + ni, *p5 = p4 + ni, *p6 = p5 + ni,
+                              *p7 = p6 + ni;
+    const struct forest_pnode *q0 = f->pnodes + (size_t)tb * ni, *q1 = q0 + ni, *q2 = q1 + ni,
+                              *q3 = q2 + ni, *q4 = q3 + ni, *q5 = q4 + ni, *q6 = q5 + ni,
+                              *q7 = q6 + ni;
+    size_t i0 = 0, i1 = 0, i2 = 0, i3 = 0, i4 = 0, i5 = 0, i6 = 0, i7 = 0;
+    size_t j0 = 0, j1 = 0, j2 = 0, j3 = 0, j4 = 0, j5 = 0, j6 = 0, j7 = 0;
+    for (uint32_t s = 0; s < D; s++) {
+        const float *r2 = ra;
+        PSTEP(i0, p0);
+        PSTEP(i1, p1);
+        PSTEP(i2, p2);
+        PSTEP(i3, p3);
+        PSTEP(i4, p4);
+        PSTEP(i5, p5);
+        PSTEP(i6, p6);
+        PSTEP(i7, p7);
+        r2 = rb;
+        PSTEP(j0, q0);
+        PSTEP(j1, q1);
+        PSTEP(j2, q2);
+        PSTEP(j3, q3);
+        PSTEP(j4, q4);
+        PSTEP(j5, q5);
+        PSTEP(j6, q6);
+        PSTEP(j7, q7);
+    }
+    const float *pl = f->pleaves + ((size_t)ta << D) - ni;
+    const struct forest_tree *tr = f->trees + ta;
+    acca[tr[0].group] += pl[i0];
+    acca[tr[1].group] += pl[((size_t)1 << D) + i1];
+    acca[tr[2].group] += pl[((size_t)2 << D) + i2];
+    acca[tr[3].group] += pl[((size_t)3 << D) + i3];
+    acca[tr[4].group] += pl[((size_t)4 << D) + i4];
+    acca[tr[5].group] += pl[((size_t)5 << D) + i5];
+    acca[tr[6].group] += pl[((size_t)6 << D) + i6];
+    acca[tr[7].group] += pl[((size_t)7 << D) + i7];
+    pl = f->pleaves + ((size_t)tb << D) - ni;
+    tr = f->trees + tb;
+    accb[tr[0].group] += pl[j0];
+    accb[tr[1].group] += pl[((size_t)1 << D) + j1];
+    accb[tr[2].group] += pl[((size_t)2 << D) + j2];
+    accb[tr[3].group] += pl[((size_t)3 << D) + j3];
+    accb[tr[4].group] += pl[((size_t)4 << D) + j4];
+    accb[tr[5].group] += pl[((size_t)5 << D) + j5];
+    accb[tr[6].group] += pl[((size_t)6 << D) + j6];
+    accb[tr[7].group] += pl[((size_t)7 << D) + j7];
+}
+
+/* The same for one tree. */
+static inline void perfect_one(const struct forest *f, uint32_t t, const float *r2, float *acc)
+{
+    const uint32_t D = f->pdepth, ni = (1u << D) - 1;
+    const struct forest_pnode *p = f->pnodes + (size_t)t * ni;
+    uint32_t i = 0;
+    for (uint32_t s = 0; s < D; s++)
+        PSTEP(i, p);
+    acc[f->trees[t].group] += f->pleaves[((size_t)t << D) + i - ni];
+}
+
+/* The perfect-layout counterpart of accumulate_block; r2 is scratch for nb doubled rows. */
+static void perfect_block(const struct forest *f, const float *rows, size_t nb, float *r2,
+                          float *acc)
+{
+    const size_t nf = (size_t)f->num_feature, ng = f->num_group;
+    uint32_t t = 0;
+    for (size_t r = 0; r < nb; r++)
+        double_row(rows + r * nf, nf, r2 + r * 2 * nf);
+    if (nb == 1) /* one row: sixteen trees at a time */
+        for (; t + 2 * LOCKSTEP <= f->n_trees; t += 2 * LOCKSTEP)
+            perfect_lockstep2(f, t, r2, acc, t + LOCKSTEP, r2, acc);
+    for (; t + LOCKSTEP <= f->n_trees; t += LOCKSTEP) {
+        size_t r = 0;
+        for (; r + 2 <= nb; r += 2) /* two rows at a time */
+            perfect_lockstep2(f, t, r2 + r * 2 * nf, acc + r * ng, t, r2 + (r + 1) * 2 * nf,
+                              acc + (r + 1) * ng);
+        for (; r < nb; r++)
+            perfect_lockstep(f, t, r2 + r * 2 * nf, acc + r * ng);
+    }
+    for (; t < f->n_trees; t++)
+        for (size_t r = 0; r < nb; r++)
+            perfect_one(f, t, r2 + r * 2 * nf, acc + r * ng);
+}
+
 /* XGBoost's common::Sigmoid (1.7): the epsilon and the clamp never change a float result
  * that matters, but keep the same expression so results match bit for bit. */
 static inline float sigmoid(float x)
@@ -349,16 +593,22 @@ static float argmax(const float *in, size_t n)
 void trees_forest_predict(const struct forest *f, const float *rows, size_t n_rows, float *out)
 {
     float acc[FOREST_SCRATCH_FLOATS];
+    float r2[FOREST_ROW_SCRATCH_FLOATS];
     const size_t ng = f->num_group, nf = (size_t)f->num_feature;
     size_t block = FOREST_SCRATCH_FLOATS / ng;
     if (block > FOREST_BLOCK_ROWS)
         block = FOREST_BLOCK_ROWS;
+    if (f->perfect && nf > 0 && block > FOREST_ROW_SCRATCH_FLOATS / (2 * nf))
+        block = FOREST_ROW_SCRATCH_FLOATS / (2 * nf);
 
     for (size_t r0 = 0; r0 < n_rows; r0 += block) {
         size_t nb = n_rows - r0 < block ? n_rows - r0 : block;
         for (size_t i = 0; i < nb * ng; i++)
             acc[i] = f->base_margin;
-        accumulate_block(f, rows + r0 * nf, nb, acc);
+        if (f->perfect)
+            perfect_block(f, rows + r0 * nf, nb, r2, acc);
+        else
+            accumulate_block(f, rows + r0 * nf, nb, acc);
         switch (f->transform) {
         case FOREST_IDENTITY:
             memcpy(out + r0 * ng, acc, nb * ng * sizeof(float));

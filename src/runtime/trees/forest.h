@@ -10,6 +10,17 @@
  * source arrays (indices in range, every node reached at most once, leaves consistent) so the
  * evaluator needs no checks and cannot loop.
  *
+ * Second, faster layout ("perfect"), kept next to the first while the forest qualifies (every
+ * tree at most FOREST_PERFECT_MAX_DEPTH deep, padding at most ~4x the real nodes, at most
+ * FOREST_PERFECT_MAX_FEATURES features, no default-left split at a -inf threshold): every tree
+ * is padded to a complete tree of the forest's depth D, heap-ordered (children of i are 2i+1 and
+ * 2i+2), 2^D - 1 8-byte split nodes then 2^D leaf values per tree. A leaf above the bottom fills
+ * every leaf slot under it, so the padding splits can go either way. The feature index of a
+ * split whose missing values go left is offset by num_feature: the evaluator reads it from a
+ * second copy of the row in which NaN is -inf (so it goes left), while the first copy keeps NaN
+ * (which fails `x < thr` and goes right). A step is then one load, one compare, one add, the
+ * same for every row and tree, and a walk is exactly D steps.
+ *
  * Accumulation is float, in tree order, starting from the base margin, exactly as XGBoost's
  * CPU predictor does, then the objective's transform is applied in float.
  */
@@ -26,20 +37,28 @@
 #define FOREST_FEATURE_MASK 0x3fffffffu
 
 /* Limits: anything above is refused at load time. */
-#define FOREST_MAX_TREES      (1u << 20)
-#define FOREST_MAX_NODES      (1u << 25) /* all trees together */
-#define FOREST_MAX_TREE_NODES (1u << 24)
-#define FOREST_MAX_DEPTH      512
-#define FOREST_MAX_FEATURES   (1 << 24)
-#define FOREST_MAX_GROUPS     4096 /* output groups (classes) */
-#define FOREST_BLOCK_ROWS     64   /* rows evaluated together in a batch */
-#define FOREST_SCRATCH_FLOATS 4096 /* stack scratch for margins of a block */
+#define FOREST_MAX_TREES            (1u << 20)
+#define FOREST_MAX_NODES            (1u << 25) /* all trees together */
+#define FOREST_MAX_TREE_NODES       (1u << 24)
+#define FOREST_MAX_DEPTH            512
+#define FOREST_MAX_FEATURES         (1 << 24)
+#define FOREST_MAX_GROUPS           4096 /* output groups (classes) */
+#define FOREST_BLOCK_ROWS           64   /* rows evaluated together in a batch */
+#define FOREST_SCRATCH_FLOATS       4096 /* stack scratch for margins of a block */
+#define FOREST_PERFECT_MAX_DEPTH    10   /* deeper forests use only the first layout */
+#define FOREST_PERFECT_MAX_FEATURES 1024 /* rows are copied twice into stack scratch */
+#define FOREST_ROW_SCRATCH_FLOATS   8192 /* stack scratch for the doubled rows of a block */
 
 struct forest_node {
     float value;      /* threshold: x < value goes left; +inf for a leaf */
     uint32_t feature; /* feature index (0 for a leaf) */
     uint32_t left;    /* index of the left child in nodes[]; the right one is left + 1 */
     uint32_t bits;    /* FOREST_DEFAULT_LEFT | FOREST_LEAF */
+};
+
+struct forest_pnode {
+    uint32_t feature; /* index into the doubled row: feature, + num_feature if NaN goes left */
+    float value;      /* threshold: x < value goes to 2i+1, else 2i+2 */
 };
 
 struct forest_tree {
@@ -65,6 +84,13 @@ struct forest {
     int64_t num_feature; /* row width */
     float base_margin;   /* every margin starts here */
     enum forest_transform transform;
+    /* The perfect layout: valid while `perfect`; pnodes has n_trees * (2^pdepth - 1) nodes,
+     * pleaves n_trees * 2^pdepth values. */
+    struct forest_pnode *pnodes; /* owned */
+    float *pleaves;              /* owned */
+    size_t cap_pnodes, cap_pleaves;
+    uint32_t pdepth;
+    int perfect;
 };
 
 /* An empty forest. Never fails. */
