@@ -91,6 +91,13 @@ struct forest {
     size_t cap_pnodes, cap_pleaves;
     uint32_t pdepth;
     int perfect;
+    /* The same trees for the SIMD batch evaluator (x86-64 with AVX2, checked at run time),
+     * valid while `perfect`: per tree a chunk of vstride 32-bit words, vnodes features
+     * (uint32, as in forest_pnode), then vnodes thresholds (float), then the 2^pdepth leaf
+     * values and padding, so 8-wide loads at the start of any level stay inside the chunk. */
+    uint32_t *vdata; /* owned */
+    size_t cap_vdata;
+    uint32_t vnodes, vstride;
 };
 
 /* An empty forest. Never fails. */
