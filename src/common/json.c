@@ -842,6 +842,133 @@ mmsp_err json_write_double(struct buf *b, double v)
     return buf_append(b, tmp, (size_t)n);
 }
 
+/*
+ * Shortest round-trip digits of a positive normal float, exactly, with 128-bit integers: no
+ * printf, no strtof. v = m * 2^e is scaled to V = 4 * v * 10^k (k = -e when e < 0, so V is
+ * the integer 4 * m * 5^k; else k = 0), as are the ends of the interval of reals that read
+ * back as v (half an ulp each side; a quarter below a power of two). Those ends belong to it
+ * when m is even (strtof rounds ties to even). The decimal with the fewest digits is the
+ * multiple of 4 * 10^j in the interval with the largest j; of those, the one nearest V (ties
+ * to even). That is what the printf loop below prints, except just above a power of two,
+ * where the nearest decimal can fall in the narrower lower half-gap while one a digit
+ * shorter fits above: this finds the shorter one (both read back as v). Returns
+ * the digits as an integer *t and the power of ten *p10 (v ~ t * 10^p10), or 0 when v is out
+ * of the range where the numbers fit in 128 bits (e < -43, e > 101, subnormals): the caller
+ * then takes the printf path.
+ */
+static int float_shortest(float v, uint64_t *t, int *p10)
+{
+    typedef unsigned __int128 u128;
+    uint32_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    uint32_t be = (bits >> 23) & 0xff, frac = bits & 0x7fffff;
+    if (be == 0 || be == 0xff || (bits >> 31))
+        return 0;
+    uint64_t m = frac | (1u << 23);
+    int e = (int)be - 150;
+    int narrow = frac == 0 && be > 1; /* the float below is half as far away */
+    int k = 0;
+    u128 unit; /* V = 4 * m * unit; half an ulp is 2 * unit */
+    if (e < 0) {
+        if (e < -43)
+            return 0;
+        k = -e;
+        unit = 1;
+        for (int i = 0; i < k; i++)
+            unit *= 5;
+    } else {
+        if (e > 101)
+            return 0;
+        unit = (u128)1 << e;
+    }
+    u128 V = 4 * m * unit, lo = V - (narrow ? 1 : 2) * unit, hi = V + 2 * unit;
+    int incl = (m & 1) == 0;
+    u128 width = hi - lo;
+    int j = 0;
+    u128 step = 4;
+    while (step * 10 <= width) {
+        step *= 10;
+        j++;
+    }
+    /* One larger step may still fit a multiple; below `step` one always fits (the open
+     * interval can miss only when both ends are multiples, then step / 10 fits). */
+    step *= 10;
+    j++;
+    for (; j >= 0; j--, step /= 10) {
+        u128 q = V / step;
+        u128 below = q * step, above = below + step; /* below <= V < above */
+        int below_in = below > lo || (incl && below == lo);
+        int above_in = above < hi || (incl && above == hi);
+        if (!below_in && !above_in)
+            continue;
+        u128 c;
+        if (below_in && above_in) {
+            u128 db = V - below, da = above - V;
+            c = db < da ? q : da < db ? q + 1 : (q & 1) ? q + 1 : q;
+        } else {
+            c = below_in ? q : q + 1;
+        }
+        while (c && c % 10 == 0) {
+            c /= 10;
+            j++;
+        }
+        if (c >= 1000000000u)
+            return 0;
+        *t = (uint64_t)c;
+        *p10 = j - k;
+        return 1;
+    }
+    return 0;
+}
+
+/* Writes t * 10^p10 as printf's %.{P}g would with P = max(6, digits of t) (the precision at
+ * which the loop below finds the shortest form), trailing zeros removed. */
+static size_t format_g(char *out, int neg, uint64_t t, int p10)
+{
+    char dig[24];
+    int nd = 0;
+    for (uint64_t x = t; x; x /= 10)
+        nd++;
+    for (int i = nd - 1; i >= 0; i--, t /= 10)
+        dig[i] = (char)('0' + t % 10);
+    int x = nd - 1 + p10; /* exponent in d.ddd x 10^x */
+    int prec = nd > 6 ? nd : 6;
+    char *o = out;
+    if (neg)
+        *o++ = '-';
+    if (x < -4 || x >= prec) {
+        *o++ = dig[0];
+        if (nd > 1) {
+            *o++ = '.';
+            memcpy(o, dig + 1, (size_t)nd - 1);
+            o += nd - 1;
+        }
+        *o++ = 'e';
+        *o++ = x < 0 ? '-' : '+';
+        int ax = x < 0 ? -x : x;
+        if (ax >= 100)
+            *o++ = (char)('0' + ax / 100);
+        *o++ = (char)('0' + ax / 10 % 10);
+        *o++ = (char)('0' + ax % 10);
+    } else if (x >= 0) {
+        for (int i = 0; i <= x; i++)
+            *o++ = i < nd ? dig[i] : '0';
+        if (nd > x + 1) {
+            *o++ = '.';
+            memcpy(o, dig + x + 1, (size_t)(nd - x - 1));
+            o += nd - x - 1;
+        }
+    } else {
+        *o++ = '0';
+        *o++ = '.';
+        for (int i = 0; i < -x - 1; i++)
+            *o++ = '0';
+        memcpy(o, dig, (size_t)nd);
+        o += nd;
+    }
+    return (size_t)(o - out);
+}
+
 mmsp_err json_write_float(struct buf *b, float v)
 {
     if (!isfinite(v))
@@ -850,6 +977,10 @@ mmsp_err json_write_float(struct buf *b, float v)
         return json_write_int(b, (int32_t)v);
     char tmp[32];
     int n = 0;
+    uint64_t t;
+    int p10;
+    if (float_shortest(fabsf(v), &t, &p10))
+        return buf_append(b, tmp, format_g(tmp, signbit(v) != 0, t, p10));
     for (int prec = fabsf(v) < FLT_MIN ? 1 : FLT_DIG; prec <= 9; prec++) {
         n = snprintf(tmp, sizeof tmp, "%.*g", prec, (double)v);
         if (strtof(tmp, NULL) == v)

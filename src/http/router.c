@@ -9,6 +9,8 @@
 #include "http/http.h"
 #include "http/router.h"
 
+#define MAX_PATH_SEGS 32 /* segments of a pattern; longer paths match nothing */
+
 struct segment {
     char *literal; /* whole segment when !is_param, else the suffix after "}" ("" = none) */
     size_t literal_len;
@@ -65,6 +67,8 @@ static mmsp_err parse_pattern(const char *pattern, struct route *rt)
     size_t n = 0;
     for (const char *p = pattern; *p; p++)
         n += *p == '/';
+    if (n > MAX_PATH_SEGS)
+        return MMSP_E_INVALID;
     rt->segs = calloc(n, sizeof *rt->segs);
     if (!rt->segs)
         return MMSP_E_NOMEM;
@@ -128,23 +132,50 @@ out:
     return rc;
 }
 
-/*
- * Matches path against rt. On success returns the literal score (bytes of literal text
- * matched, so "/v1/models/{name}:predict" beats "/v1/models/{name}") and fills the param
- * offsets; returns -1 when it does not match.
- */
-static long match_route(const struct route *rt, const char *path, size_t *off, size_t *len)
+/* The path cut at its slashes once per request, so that each route is compared segment by
+ * segment without rescanning the path (a route with another segment count is skipped at once). */
+struct path_segs {
+    const char *start[MAX_PATH_SEGS];
+    size_t len[MAX_PATH_SEGS];
+    size_t n;
+};
+
+/* 0 when the path does not start with '/' or has more segments than any route may have. */
+static int split_path(const char *path, struct path_segs *ps)
 {
     if (path[0] != '/')
-        return -1;
+        return 0;
     const char *p = path + 1;
+    ps->n = 0;
+    for (;;) {
+        if (ps->n == MAX_PATH_SEGS)
+            return 0;
+        const char *end = strchr(p, '/');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        ps->start[ps->n] = p;
+        ps->len[ps->n] = len;
+        ps->n++;
+        if (!end)
+            return 1;
+        p = end + 1;
+    }
+}
+
+/*
+ * Matches the split path against rt. On success returns the literal score (bytes of literal
+ * text matched, so "/v1/models/{name}:predict" beats "/v1/models/{name}") and fills the param
+ * offsets; returns -1 when it does not match.
+ */
+static long match_route(const struct route *rt, const char *path, const struct path_segs *ps,
+                        size_t *off, size_t *len)
+{
+    if (rt->n_segs != ps->n)
+        return -1;
     long score = 0;
     size_t np = 0;
     for (size_t i = 0; i < rt->n_segs; i++) {
-        if (!p)
-            return -1;
-        const char *end = strchr(p, '/');
-        size_t seg_len = end ? (size_t)(end - p) : strlen(p);
+        const char *p = ps->start[i];
+        size_t seg_len = ps->len[i];
         const struct segment *s = &rt->segs[i];
         if (s->is_param) {
             if (seg_len <= s->literal_len ||
@@ -157,13 +188,13 @@ static long match_route(const struct route *rt, const char *path, size_t *off, s
             }
             score += (long)s->literal_len;
         } else {
-            if (seg_len != s->literal_len || memcmp(p, s->literal, seg_len) != 0)
+            if (seg_len != s->literal_len || (seg_len && p[0] != s->literal[0]) ||
+                memcmp(p, s->literal, seg_len) != 0)
                 return -1;
             score += (long)seg_len + 1;
         }
-        p = end ? end + 1 : NULL;
     }
-    return p ? -1 : score;
+    return score;
 }
 
 mmsp_err http_router_match(const struct http_router *r, const char *method, const char *path,
@@ -174,13 +205,16 @@ mmsp_err http_router_match(const struct http_router *r, const char *method, cons
     size_t off[HTTP_MAX_PARAMS], len[HTTP_MAX_PARAMS];
     size_t woff[HTTP_MAX_PARAMS], wlen[HTTP_MAX_PARAMS];
     long path_best = -1;
+    struct path_segs ps;
+    if (!split_path(path, &ps))
+        return MMSP_E_NOT_FOUND;
     if (strcmp(method, "HEAD") == 0)
         method = "GET";
     /* One pass: the best literal score over all methods decides which resource the path
      * names; the winner is the first route with that score and this method. */
     for (size_t i = 0; i < r->n; i++) {
         const struct route *rt = &r->routes[i];
-        long s = match_route(rt, path, off, len);
+        long s = match_route(rt, path, &ps, off, len);
         if (s < 0 || s < path_best)
             continue;
         if (s > path_best) {
@@ -200,7 +234,7 @@ mmsp_err http_router_match(const struct http_router *r, const char *method, cons
         buf_reset(allow);
         for (size_t i = 0; i < r->n; i++) {
             const struct route *rt = &r->routes[i];
-            if (match_route(rt, path, off, len) != path_best)
+            if (match_route(rt, path, &ps, off, len) != path_best)
                 continue;
             if (allow->len && buf_append_str(allow, ", "))
                 break;
