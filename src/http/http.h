@@ -41,6 +41,7 @@ struct http_request {
     struct arena *arena; /* request-scoped memory, reset before the next request */
     uint64_t start_ns;   /* CLOCK_MONOTONIC when the request headers were complete */
     void *conn_;         /* libmicrohttpd connection; use the accessors below */
+    void *owner_;        /* the wrapper's per-connection state */
 };
 
 struct http_response {
@@ -72,6 +73,21 @@ mmsp_err http_response_header(struct http_request *req, struct http_response *re
  * `return http_fail(res, MMSP_E_NOT_FOUND, "model '%s' is not known", name);` */
 mmsp_err http_fail(struct http_response *res, mmsp_err code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/*
+ * Deferred answers. A handler whose answer is computed on another thread (the dynamic
+ * batcher) calls http_request_suspend(req, on_resume, ctx) and then returns MMSP_OK: the
+ * connection is parked (libmicrohttpd's MHD_suspend_connection), no thread waits on it, and no
+ * response is sent. Later, any thread calls http_request_resume(req) exactly once; the event
+ * thread then calls on_resume(req, res, ctx) and treats what it returns as the handler's
+ * result (error body, status, on_request_done). Between the two calls `req`, its arena, the
+ * response and the body stay valid and untouched by the wrapper; the resuming thread must not
+ * touch them after http_request_resume. Suspend only from inside a handler, before handing
+ * the request to another thread. A suspended request counts as in flight: http_server_stop
+ * waits for it.
+ */
+void http_request_suspend(struct http_request *req, http_handler_fn on_resume, void *ctx);
+void http_request_resume(struct http_request *req);
 
 /* The one mapping from error codes to HTTP statuses (docs/http.md has the table). */
 int http_status_from_err(mmsp_err e);

@@ -56,6 +56,9 @@ struct http_conn {
     int too_large;    /* body went over the limit; rest is discarded */
     size_t discarded; /* bytes discarded after too_large */
     uint64_t start_ns;
+    struct http_request req;   /* kept here (not on the stack) so a suspended request survives */
+    http_handler_fn on_resume; /* set while the request is suspended */
+    void *resume_ctx;
 };
 
 uint64_t http_now_ns(void)
@@ -280,13 +283,40 @@ static void request_init(struct http_request *req, struct http_conn *c, struct M
     req->arena = &c->arena;
     req->start_ns = c->start_ns;
     req->conn_ = mc;
+    req->owner_ = c;
+}
+
+void http_request_suspend(struct http_request *req, http_handler_fn on_resume, void *ctx)
+{
+    struct http_conn *c = req->owner_;
+    c->on_resume = on_resume;
+    c->resume_ctx = ctx;
+    MHD_suspend_connection(req->conn_);
+}
+
+void http_request_resume(struct http_request *req)
+{
+    MHD_resume_connection(req->conn_);
+}
+
+/* Turns the handler's result into the response and queues it. */
+static enum MHD_Result respond(struct http_server *s, struct MHD_Connection *mc,
+                               struct http_conn *c, mmsp_err rc)
+{
+    struct http_response *res = &c->res;
+    if (rc) {
+        if (rc != MMSP_E_METHOD)
+            res->n_headers = 0;
+        error_body(res, rc);
+    }
+    return send_response(s, mc, c, &c->req);
 }
 
 static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *mc,
                                 struct http_conn *c, const char *method, const char *url)
 {
-    struct http_request req;
-    request_init(&req, c, mc, method, url);
+    struct http_request *req = &c->req;
+    request_init(req, c, mc, method, url);
     struct http_response *res = &c->res;
     http_handler_fn fn = NULL;
     void *ctx = NULL;
@@ -296,7 +326,7 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *mc
                        s->o.max_body_bytes);
         goto out;
     }
-    rc = http_router_match(s->router, method, url, &req, &fn, &ctx, &c->allow);
+    rc = http_router_match(s->router, method, url, req, &fn, &ctx, &c->allow);
     if (rc == MMSP_E_NOT_FOUND) {
         http_fail(res, rc, "no such endpoint: %s", url);
         goto out;
@@ -311,14 +341,22 @@ static enum MHD_Result dispatch(struct http_server *s, struct MHD_Connection *mc
     }
     if (rc)
         goto out;
-    rc = fn(&req, res, ctx);
+    rc = fn(req, res, ctx);
+    if (c->on_resume)
+        return MHD_YES; /* suspended: answered when resumed (see on_access) */
 out:
-    if (rc) {
-        if (rc != MMSP_E_METHOD)
-            res->n_headers = 0;
-        error_body(res, rc);
-    }
-    return send_response(s, mc, c, &req);
+    return respond(s, mc, c, rc);
+}
+
+/* The request was suspended and has been resumed: finish it on this (the event) thread. */
+static enum MHD_Result resumed(struct http_server *s, struct MHD_Connection *mc,
+                               struct http_conn *c)
+{
+    http_handler_fn fn = c->on_resume;
+    void *ctx = c->resume_ctx;
+    c->on_resume = NULL;
+    c->resume_ctx = NULL;
+    return respond(s, mc, c, fn(&c->req, &c->res, ctx));
 }
 
 /* Content-Length as a number; -1 when absent or not a plain decimal. */
@@ -378,6 +416,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *mc, const cha
         }
         return MHD_YES;
     }
+    if (c->on_resume)
+        return resumed(s, mc, c);
     return dispatch(s, mc, c, method, url);
 }
 
@@ -442,8 +482,10 @@ mmsp_err http_server_start(const struct http_server_options *opts, struct http_r
     rc = resolve(s->o.host, s->o.port, &ss, &family, err, errlen);
     if (rc)
         goto out;
-    unsigned flags =
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+    /* ALLOW_SUSPEND_RESUME: handlers may park a request (http_request_suspend) while another
+     * thread computes its answer; costs nothing to requests that do not. */
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                     MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
     if (family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* Options as an array so that the thread pool is only asked for when there is more than

@@ -91,9 +91,11 @@ static mmsp_err check_shape(struct http_response *res, const struct serve_versio
     return MMSP_OK;
 }
 
-mmsp_err serve_infer(struct http_request *req, struct http_response *res,
-                     const struct serve_version *v, const mmsp_tensor *given, size_t n_given,
-                     mmsp_tensor **outputs, int64_t *batch_out, struct serve_timing *t)
+/* Converts and checks the inputs (model order, in *inputs) and allocates the outputs for
+ * *batch rows (in *outs), all in the arena. */
+static mmsp_err prepare(struct http_request *req, struct http_response *res,
+                        const struct serve_version *v, const mmsp_tensor *given, size_t n_given,
+                        mmsp_tensor **inputs_out, mmsp_tensor **outs_out, int64_t *batch_out)
 {
     mmsp_err rc = MMSP_OK;
     const mmsp_model *m = v->model;
@@ -137,22 +139,15 @@ mmsp_err serve_infer(struct http_request *req, struct http_response *res,
                              "the outputs of %lld rows need more memory than allowed",
                              (long long)batch);
     }
-    uint64_t t1 = http_now_ns();
-    t->input = t1 - req->start_ns;
-    rc = mmsp_model_run(m, inputs, n_in, outs, n_out, res->err, sizeof res->err);
-    t->infer = http_now_ns() - t1;
-    if (rc) {
-        if (rc != MMSP_E_SHAPE && rc != MMSP_E_DTYPE && rc != MMSP_E_INVALID)
-            rc = MMSP_E_INTERNAL;
-        return rc;
-    }
-    *outputs = outs;
+    *inputs_out = inputs;
+    *outs_out = outs;
     *batch_out = batch;
     return MMSP_OK;
 }
 
-void serve_record(const struct serve_version *v, mmsp_err rc, int64_t rows, struct serve_timing *t,
-                  uint64_t start_ns)
+/* Records one finished inference request of version v (counters, histogram, EWMA, stats). */
+static void serve_record(const struct serve_version *v, mmsp_err rc, int64_t rows,
+                         struct serve_timing *t, uint64_t start_ns)
 {
     uint64_t now = http_now_ns();
     t->total = now - start_ns;
@@ -164,10 +159,97 @@ void serve_record(const struct serve_version *v, mmsp_err rc, int64_t rows, stru
         serve_stats_record_failure(v->stats, t->total);
         return;
     }
-    t->output = t->total > t->input + t->infer ? t->total - t->input - t->infer : 0;
+    uint64_t spent = t->queue + t->input + t->infer;
+    t->output = t->total > spent ? t->total - spent : 0;
     metrics_counter_add(v->series.predictions, (double)rows);
     metrics_gauge_set(v->series.latency, serve_stats_latency_update(v->stats, seconds));
     serve_stats_record_success(v->stats, rows, t);
+}
+
+mmsp_err serve_call_end(struct http_request *req, struct serve_call *call, mmsp_err rc)
+{
+    serve_record(call->v, rc, call->batch, &call->t, req->start_ns);
+    serve_version_release(call->v);
+    call->v = NULL;
+    return rc;
+}
+
+/* A queued request: the job the batcher sees and the call it answers, in the arena. */
+struct deferred {
+    struct serve_job job;
+    struct http_request *req;
+    struct serve_call *call;
+};
+
+/* Executor thread: the batch has run. */
+static void on_batch_done(struct serve_job *job)
+{
+    struct deferred *d = job->ctx;
+    d->call->rc = job->rc;
+    http_request_resume(d->req); /* from here on the request belongs to the event thread */
+}
+
+/* Event thread, after the resume: the rest of the handler. */
+static mmsp_err on_resumed(struct http_request *req, struct http_response *res, void *ctx)
+{
+    struct serve_call *call = ctx;
+    mmsp_err rc = call->rc;
+    if (!rc)
+        rc = call->reply(req, res, call);
+    return serve_call_end(req, call, rc);
+}
+
+/* Moves the call into the arena, parks the connection and queues the rows. */
+static mmsp_err defer(struct http_request *req, struct http_response *res, struct serve_call *call,
+                      const mmsp_tensor *inputs)
+{
+    struct serve_call *kept = arena_alloc(req->arena, call->size);
+    struct deferred *d = arena_calloc(req->arena, 1, sizeof *d);
+    if (!kept || !d)
+        return serve_call_end(
+            req, call, http_fail(res, MMSP_E_TOO_LARGE, "request needs more memory than allowed"));
+    memcpy(kept, call, call->size);
+    kept->t.batched = 1;
+    d->req = req;
+    d->call = kept;
+    d->job.inputs = inputs;
+    d->job.outs = kept->outs;
+    d->job.rows = kept->batch;
+    d->job.t = &kept->t;
+    d->job.err = res->err;
+    d->job.errlen = sizeof res->err;
+    d->job.done = on_batch_done;
+    d->job.ctx = d;
+    kept->t.input = http_now_ns() - req->start_ns;
+    /* Suspend before the job is visible to an executor, which may resume it at once. */
+    http_request_suspend(req, on_resumed, kept);
+    serve_batcher_submit(kept->v->batcher, &d->job);
+    return MMSP_OK;
+}
+
+mmsp_err serve_call_run(struct http_request *req, struct http_response *res,
+                        struct serve_call *call, const mmsp_tensor *given, size_t n_given)
+{
+    const struct serve_version *v = call->v;
+    mmsp_tensor *inputs = NULL;
+    mmsp_err rc = prepare(req, res, v, given, n_given, &inputs, &call->outs, &call->batch);
+    if (rc) {
+        call->batch = 0;
+        return serve_call_end(req, call, rc);
+    }
+    if (v->batcher)
+        return defer(req, res, call, inputs);
+    uint64_t t1 = http_now_ns();
+    call->t.input = t1 - req->start_ns;
+    rc = mmsp_model_run(v->model, inputs, mmsp_model_input_count(v->model), call->outs,
+                        mmsp_model_output_count(v->model), res->err, sizeof res->err);
+    call->t.infer = http_now_ns() - t1;
+    if (rc) {
+        if (rc != MMSP_E_SHAPE && rc != MMSP_E_DTYPE && rc != MMSP_E_INVALID)
+            rc = MMSP_E_INTERNAL;
+        return serve_call_end(req, call, rc);
+    }
+    return serve_call_end(req, call, call->reply(req, res, call));
 }
 
 mmsp_err serve_write_io(struct buf *b, const mmsp_io_info *io)
@@ -247,15 +329,17 @@ mmsp_err serve_write_row(struct buf *b, const mmsp_tensor *t, size_t r)
     return buf_append_char(b, ']');
 }
 
-mmsp_err serve_run_rows(struct http_request *req, struct http_response *res,
-                        const struct serve_version *v, mmsp_tensor *x, mmsp_tensor **outs,
-                        int64_t *batch, struct serve_timing *t)
+mmsp_err serve_call_run_rows(struct http_request *req, struct http_response *res,
+                             struct serve_call *call, mmsp_tensor *x)
 {
+    const struct serve_version *v = call->v;
     if (mmsp_model_input_count(v->model) != 1)
-        return http_fail(res, MMSP_E_UNSUPPORTED,
-                         "model '%s' has %zu inputs; this API needs a model with one input "
-                         "(use the v2 infer endpoint)",
-                         v->model_name, mmsp_model_input_count(v->model));
+        return serve_call_end(
+            req, call,
+            http_fail(res, MMSP_E_UNSUPPORTED,
+                      "model '%s' has %zu inputs; this API needs a model with one input "
+                      "(use the v2 infer endpoint)",
+                      v->model_name, mmsp_model_input_count(v->model)));
     x->name = mmsp_model_input(v->model, 0)->name;
-    return serve_infer(req, res, v, x, 1, outs, batch, t);
+    return serve_call_run(req, res, call, x, 1);
 }

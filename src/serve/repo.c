@@ -86,6 +86,7 @@ void serve_version_release(struct serve_version *v)
 {
     if (!v || atomic_fetch_sub_explicit(&v->refs, 1, memory_order_acq_rel) != 1)
         return;
+    serve_batcher_free(v->batcher); /* nothing is queued: every queued request holds a ref */
     mmsp_model_release(v->model);
     model_config_release(&v->config);
     free(v->model_name);
@@ -318,6 +319,22 @@ static mmsp_err load_version(struct serve_repo *r, const char *mdir, const char 
     rc = lookup_series(r, v);
     if (rc)
         goto out;
+    if (v->config.dynamic_batching) {
+        const char *labels[2] = {v->model_name, v->version_str};
+        struct serve_batch_series bs = {
+            .batch_size = metrics_series(r->fam.batch_size, labels),
+            .queue = metrics_series(r->fam.queue, labels),
+            .compute = metrics_series(r->fam.compute, labels),
+        };
+        if (!bs.batch_size || !bs.queue || !bs.compute) {
+            rc = MMSP_E_NOMEM;
+            goto out;
+        }
+        rc = serve_batcher_new(v->model_name, v->model, &v->config, v->stats, &bs, &v->batcher, err,
+                               errlen);
+        if (rc)
+            goto out;
+    }
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
@@ -426,6 +443,16 @@ mmsp_err serve_repo_load(struct serve_repo *r, const char *name, char *err, size
     if (rc == MMSP_E_NOMEM && err)
         snprintf(err, errlen, "model '%s': out of memory", name);
     return rc;
+}
+
+void serve_repo_drain(struct serve_repo *r)
+{
+    pthread_rwlock_rdlock(&r->lock);
+    for (size_t i = 0; i < r->n_models; i++)
+        for (size_t k = 0; k < r->models[i]->n_versions; k++)
+            if (r->models[i]->versions[k]->batcher)
+                serve_batcher_drain(r->models[i]->versions[k]->batcher);
+    pthread_rwlock_unlock(&r->lock);
 }
 
 mmsp_err serve_repo_unload(struct serve_repo *r, const char *name, char *err, size_t errlen)

@@ -16,6 +16,7 @@
 #include "common/buf.h"
 #include "metrics/metrics.h"
 #include "mmsp/runtime.h"
+#include "serve/batch.h"
 #include "serve/model_config.h"
 #include "serve/stats.h"
 
@@ -31,6 +32,7 @@ struct serve_series {
 /* The metric families the manager resolves series from (owned by the server's registry). */
 struct serve_families {
     struct metric_family *requests, *predictions, *errors, *latency, *duration;
+    struct metric_family *batch_size, *queue, *compute; /* dynamic batching only */
 };
 
 /* One loaded version. Immutable after load except the refcount; freed by the last release. */
@@ -44,8 +46,11 @@ struct serve_version {
     struct model_config config;  /* owned; completed from the model */
     struct serve_stats *stats;   /* owned by the repo (lives as long as it, survives reloads) */
     struct serve_series series;  /* owned by the metrics registry */
-    char loaded_at[32];          /* RFC 3339 UTC */
-    char path[4096];             /* model file */
+    /* The dynamic batcher (owned; stopped when the last reference goes), NULL when the config
+     * has no dynamic_batching section: then requests run inline on the HTTP thread. */
+    struct serve_batcher *batcher;
+    char loaded_at[32]; /* RFC 3339 UTC */
+    char path[4096];    /* model file */
 };
 
 enum serve_model_state { SERVE_MODEL_READY = 0, SERVE_MODEL_UNAVAILABLE };
@@ -71,6 +76,10 @@ void serve_repo_free(struct serve_repo *r);
  * the directory does not exist, else the loader's code).
  */
 mmsp_err serve_repo_load(struct serve_repo *r, const char *name, char *err, size_t errlen);
+
+/* Server shutdown: every loaded version's batcher sends what is queued at once, without
+ * waiting for its delay. */
+void serve_repo_drain(struct serve_repo *r);
 
 /* Stops serving `name`: it answers 503 from now on; requests in flight finish. */
 mmsp_err serve_repo_unload(struct serve_repo *r, const char *name, char *err, size_t errlen);

@@ -44,18 +44,47 @@ mmsp_err serve_acquire(struct serve_server *s, struct http_request *req, struct 
                        const char *name, int inference, struct serve_version **out);
 
 /*
- * The common inference path. Matches `given` tensors to the model's inputs by name, converts
- * them to the model's datatypes, checks shapes (batch <= max_batch_size) and runs the model
- * into arena buffers. On success *outputs holds mmsp_model_output_count tensors (arena) and
- * *batch the row count; timings are filled (input, infer). Errors are written into res.
+ * One inference request between its parse and its answer. A handler embeds it as the first
+ * member of its own struct (kept on its stack), sets `size` to sizeof that struct and `reply`,
+ * and calls serve_call_run. When the version batches, the whole struct is copied into the
+ * request arena and the answer is written later, on resume: so the handler's struct must not
+ * point into the handler's stack (arena pointers and values are fine).
  */
-mmsp_err serve_infer(struct http_request *req, struct http_response *res,
-                     const struct serve_version *v, const mmsp_tensor *given, size_t n_given,
-                     mmsp_tensor **outputs, int64_t *batch, struct serve_timing *t);
+struct serve_call;
 
-/* Records one finished inference request of version v (counters, histogram, EWMA, stats). */
-void serve_record(const struct serve_version *v, mmsp_err rc, int64_t rows, struct serve_timing *t,
-                  uint64_t start_ns);
+/* Writes the success response from call->outs (model output order) and call->batch rows. */
+typedef mmsp_err (*serve_reply_fn)(struct http_request *req, struct http_response *res,
+                                   struct serve_call *call);
+
+struct serve_call {
+    size_t size; /* of the handler's struct that embeds this one first */
+    serve_reply_fn reply;
+    struct serve_version *v; /* reference held by the handler; serve_call_end releases it */
+    mmsp_tensor *outs;       /* arena: mmsp_model_output_count tensors, after the run */
+    int64_t batch;           /* rows of the request */
+    struct serve_timing t;
+    mmsp_err rc; /* batched only: the result of the model run */
+};
+
+/*
+ * The common inference path. Matches `given` tensors to the model's inputs by name, converts
+ * them to the model's datatypes, checks shapes (batch <= max_batch_size), then runs the model:
+ *  - inline (no dynamic_batching): into arena buffers, then call->reply, then serve_call_end;
+ *  - batched: queues the request on the version's batcher and suspends the connection; the
+ *    reply and serve_call_end run on the event thread once the batch has run.
+ * Errors are written into res. Returns what the handler must return.
+ */
+mmsp_err serve_call_run(struct http_request *req, struct http_response *res,
+                        struct serve_call *call, const mmsp_tensor *given, size_t n_given);
+
+/* serve_call_run for a model with exactly one input, fed the rows of x (FP32 [rows, cols],
+ * the v1 and simple API bodies); x->name is set to the model's input name. */
+mmsp_err serve_call_run_rows(struct http_request *req, struct http_response *res,
+                             struct serve_call *call, mmsp_tensor *x);
+
+/* Every handler path after a successful acquire ends here: records the request (counters,
+ * histogram, EWMA, stats) and releases the version. Returns rc. */
+mmsp_err serve_call_end(struct http_request *req, struct serve_call *call, mmsp_err rc);
 
 /* {"name": ..., "datatype": ..., "shape": [...]} for one model input or output. */
 mmsp_err serve_write_io(struct buf *b, const mmsp_io_info *io);
@@ -71,12 +100,6 @@ size_t serve_row_width(const mmsp_tensor *t);
 
 /* Appends row r of a [batch, ...] tensor: a number when the row has one element, else a list. */
 mmsp_err serve_write_row(struct buf *b, const mmsp_tensor *t, size_t r);
-
-/* serve_infer for a model with exactly one input, fed the rows of x (FP32 [rows, cols], the
- * v1 and simple API bodies); x->name is set to the model's input name. */
-mmsp_err serve_run_rows(struct http_request *req, struct http_response *res,
-                        const struct serve_version *v, mmsp_tensor *x, mmsp_tensor **outs,
-                        int64_t *batch, struct serve_timing *t);
 
 /* Maps the codec's TOO_LARGE (an overflowing shape, too many elements) to a 400. */
 mmsp_err serve_input_error(mmsp_err rc);

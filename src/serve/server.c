@@ -41,6 +41,10 @@ static void on_request_done(void *ctx, const struct http_request *req, int statu
     metrics_counter_add(series, 1);
 }
 
+/* Batch sizes: powers of two up to 8192 rows (larger batches land in +Inf). */
+static const double batch_buckets[] = {1,   2,   4,   8,    16,   32,   64,
+                                       128, 256, 512, 1024, 2048, 4096, 8192};
+
 static mmsp_err register_metrics(struct serve_server *s)
 {
     static const char *const mv[2] = {"model", "version"};
@@ -66,11 +70,27 @@ static mmsp_err register_metrics(struct serve_server *s)
         r, "mmsp_inference_request_duration_seconds",
         "Inference request duration from complete headers to the response, per model version.",
         METRIC_HISTOGRAM, mv, 2, metrics_latency_buckets, metrics_latency_buckets_count);
+    s->fam.batch_size = metrics_family_register(
+        r, "mmsp_inference_batch_size",
+        "Rows per model run of the dynamic batcher, per model version (models with "
+        "dynamic_batching only).",
+        METRIC_HISTOGRAM, mv, 2, batch_buckets, sizeof batch_buckets / sizeof batch_buckets[0]);
+    s->fam.queue = metrics_family_register(
+        r, "mmsp_inference_queue_duration_seconds",
+        "Time a request waited in the dynamic batcher's queue, per model version (models with "
+        "dynamic_batching only).",
+        METRIC_HISTOGRAM, mv, 2, metrics_latency_buckets, metrics_latency_buckets_count);
+    s->fam.compute = metrics_family_register(
+        r, "mmsp_inference_compute_duration_seconds",
+        "Model run time of one batch of the dynamic batcher, per model version (models with "
+        "dynamic_batching only).",
+        METRIC_HISTOGRAM, mv, 2, metrics_latency_buckets, metrics_latency_buckets_count);
     s->http_requests = metrics_family_register(r, "mmsp_http_requests_total",
                                                "HTTP responses sent, per status code.",
                                                METRIC_COUNTER, code, 1, NULL, 0);
     if (!s->fam.requests || !s->fam.predictions || !s->fam.errors || !s->fam.latency ||
-        !s->fam.duration || !s->http_requests)
+        !s->fam.duration || !s->fam.batch_size || !s->fam.queue || !s->fam.compute ||
+        !s->http_requests)
         return MMSP_E_NOMEM;
     const char *none[2] = {"", ""};
     s->unknown.requests = metrics_series(s->fam.requests, none);
@@ -84,6 +104,10 @@ void serve_server_stop(struct serve_server *s)
 {
     if (!s)
         return;
+    /* Queued requests leave at once instead of waiting out their delay; the HTTP server then
+     * waits for them (a suspended request is in flight) before it stops. */
+    if (s->repo)
+        serve_repo_drain(s->repo);
     http_server_stop(s->http);
     http_router_free(s->router);
     serve_repo_free(s->repo);

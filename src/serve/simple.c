@@ -130,50 +130,56 @@ static mmsp_err write_classes(struct buf *b, const mmsp_model_info *info, const 
     return buf_append_char(b, ']');
 }
 
+/* A /predict request between parse and answer (see struct serve_call). */
+struct simple_call {
+    struct serve_call base;
+    const char *id; /* arena; NULL when absent */
+    char name[256];
+};
+
+static mmsp_err reply_predict(struct http_request *req, struct http_response *res,
+                              struct serve_call *call)
+{
+    const struct simple_call *c = (const struct simple_call *)call;
+    const struct serve_version *v = call->v;
+    const char *id = c->id, *name = c->name;
+    int64_t batch = call->batch;
+    struct buf *b = &res->body;
+    mmsp_err rc;
+    const mmsp_tensor *p = serve_predict_output(call->outs, mmsp_model_output_count(v->model));
+    if ((rc = buf_append_char(b, '{')))
+        return rc;
+    if (id && ((rc = buf_append_str(b, "\"id\":")) || (rc = json_write_string(b, id, strlen(id))) ||
+               (rc = buf_append_char(b, ','))))
+        return rc;
+    if ((rc = buf_append_str(b, "\"model\":")) || (rc = json_write_string(b, name, strlen(name))) ||
+        (rc = buf_printf(b, ",\"version\":\"%s\",\"predictions\":[", v->version_str)))
+        return rc;
+    for (int64_t r = 0; r < batch; r++)
+        if ((r && (rc = buf_append_char(b, ','))) || (rc = serve_write_row(b, p, (size_t)r)))
+            return rc;
+    if ((rc = buf_append_char(b, ']')))
+        return rc;
+    if (v->info->task != MMSP_TASK_REGRESSION && (rc = write_classes(b, v->info, p, batch)))
+        return rc;
+    return buf_printf(b, ",\"latency_ms\":%.3f}", (double)(http_now_ns() - req->start_ns) / 1e6);
+}
+
 static mmsp_err on_predict(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct serve_server *s = ctx;
-    struct serve_version *v = NULL;
-    struct serve_timing t = {0};
-    mmsp_tensor x, *outs = NULL;
-    int64_t batch = 0;
-    const char *id = NULL;
-    char name[256];
-    struct buf *b = &res->body;
-    mmsp_err rc = default_model(s, res, name, sizeof name);
+    struct simple_call c = {.base = {.size = sizeof c, .reply = reply_predict}};
+    mmsp_tensor x;
+    mmsp_err rc = default_model(s, res, c.name, sizeof c.name);
     if (rc)
         return rc;
-    if ((rc = serve_acquire(s, req, res, name, 1, &v)))
+    if ((rc = serve_acquire(s, req, res, c.name, 1, &c.base.v)))
         return rc;
-    rc = simple_request_parse(req->arena, req->body, req->body_len, &x, &id, res->err,
+    rc = simple_request_parse(req->arena, req->body, req->body_len, &x, &c.id, res->err,
                               sizeof res->err);
-    if (rc) {
-        rc = serve_input_error(rc);
-        goto out;
-    }
-    if ((rc = serve_run_rows(req, res, v, &x, &outs, &batch, &t)))
-        goto out;
-    const mmsp_tensor *p = serve_predict_output(outs, mmsp_model_output_count(v->model));
-    if ((rc = buf_append_char(b, '{')))
-        goto out;
-    if (id && ((rc = buf_append_str(b, "\"id\":")) || (rc = json_write_string(b, id, strlen(id))) ||
-               (rc = buf_append_char(b, ','))))
-        goto out;
-    if ((rc = buf_append_str(b, "\"model\":")) || (rc = json_write_string(b, name, strlen(name))) ||
-        (rc = buf_printf(b, ",\"version\":\"%s\",\"predictions\":[", v->version_str)))
-        goto out;
-    for (int64_t r = 0; r < batch; r++)
-        if ((r && (rc = buf_append_char(b, ','))) || (rc = serve_write_row(b, p, (size_t)r)))
-            goto out;
-    if ((rc = buf_append_char(b, ']')))
-        goto out;
-    if (v->info->task != MMSP_TASK_REGRESSION && (rc = write_classes(b, v->info, p, batch)))
-        goto out;
-    rc = buf_printf(b, ",\"latency_ms\":%.3f}", (double)(http_now_ns() - req->start_ns) / 1e6);
-out:
-    serve_record(v, rc, batch, &t, req->start_ns);
-    serve_version_release(v);
-    return rc;
+    if (rc)
+        return serve_call_end(req, &c.base, serve_input_error(rc));
+    return serve_call_run_rows(req, res, &c.base, &x);
 }
 
 static mmsp_err on_info(struct http_request *req, struct http_response *res, void *ctx)

@@ -50,8 +50,15 @@ void serve_stats_record_success(struct serve_stats *s, int64_t batch, const stru
     add(&s->compute_infer, t->infer);
     add(&s->compute_output, t->output);
     atomic_fetch_add_explicit(&s->inference_count, (unsigned long long)batch, memory_order_relaxed);
-    atomic_fetch_add_explicit(&s->execution_count, 1, memory_order_relaxed);
     atomic_store_explicit(&s->last_inference_ms, now_ms(), memory_order_relaxed);
+    if (!t->batched)
+        serve_stats_record_execution(s, batch, t);
+}
+
+void serve_stats_record_execution(struct serve_stats *s, int64_t batch,
+                                  const struct serve_timing *t)
+{
+    atomic_fetch_add_explicit(&s->execution_count, 1, memory_order_relaxed);
     struct serve_batch_stat *b = batch_slot(s, batch);
     if (b) {
         add(&b->compute_input, t->input);

@@ -34,12 +34,21 @@ struct serve_stats {
     atomic_ullong latency_ewma_bits; /* double: exponentially weighted mean latency, seconds */
 };
 
-/* Phase durations of one successful request, in ns. */
+/* Phase durations of one successful request, in ns. `batched`: the request ran inside a
+ * batch of the dynamic batcher, which counts the model runs itself. */
 struct serve_timing {
     uint64_t total, queue, input, infer, output;
+    int batched;
 };
 
+/* One successful request of `batch` rows. Unless t->batched, it is also one model run
+ * (execution_count, batch_stats), as on the inline path. */
 void serve_stats_record_success(struct serve_stats *s, int64_t batch, const struct serve_timing *t);
+
+/* One model run of the dynamic batcher over `batch` rows: execution_count and the
+ * batch_stats entry of that size (t: input = concatenation, infer, output = scatter). */
+void serve_stats_record_execution(struct serve_stats *s, int64_t batch,
+                                  const struct serve_timing *t);
 void serve_stats_record_failure(struct serve_stats *s, uint64_t total_ns);
 
 /* Folds one request's latency (seconds) into the exponentially weighted mean and returns the

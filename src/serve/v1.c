@@ -51,35 +51,34 @@ out:
     return rc;
 }
 
+/* {"predictions": [...]}: one entry per row. */
+static mmsp_err reply_predict(struct http_request *req, struct http_response *res,
+                              struct serve_call *call)
+{
+    struct buf *b = &res->body;
+    const struct serve_version *v = call->v;
+    const mmsp_tensor *p = serve_predict_output(call->outs, mmsp_model_output_count(v->model));
+    mmsp_err rc;
+    if ((rc = buf_append_str(b, "{\"predictions\":[")))
+        return rc;
+    for (int64_t r = 0; r < call->batch; r++)
+        if ((r && (rc = buf_append_char(b, ','))) || (rc = serve_write_row(b, p, (size_t)r)))
+            return rc;
+    return buf_append_str(b, "]}");
+}
+
 static mmsp_err on_predict(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct serve_server *s = ctx;
-    struct serve_version *v = NULL;
-    struct serve_timing t = {0};
-    mmsp_tensor x, *outs = NULL;
-    int64_t batch = 0;
-    struct buf *b = &res->body;
-    mmsp_err rc = serve_acquire(s, req, res, NULL, 1, &v);
+    struct serve_call c = {.size = sizeof c, .reply = reply_predict};
+    mmsp_tensor x;
+    mmsp_err rc = serve_acquire(s, req, res, NULL, 1, &c.v);
     if (rc)
         return rc;
     rc = v1_request_parse(req->arena, req->body, req->body_len, &x, res->err, sizeof res->err);
-    if (rc) {
-        rc = serve_input_error(rc);
-        goto out;
-    }
-    if ((rc = serve_run_rows(req, res, v, &x, &outs, &batch, &t)))
-        goto out;
-    const mmsp_tensor *p = serve_predict_output(outs, mmsp_model_output_count(v->model));
-    if ((rc = buf_append_str(b, "{\"predictions\":[")))
-        goto out;
-    for (int64_t r = 0; r < batch; r++)
-        if ((r && (rc = buf_append_char(b, ','))) || (rc = serve_write_row(b, p, (size_t)r)))
-            goto out;
-    rc = buf_append_str(b, "]}");
-out:
-    serve_record(v, rc, batch, &t, req->start_ns);
-    serve_version_release(v);
-    return rc;
+    if (rc)
+        return serve_call_end(req, &c, serve_input_error(rc));
+    return serve_call_run_rows(req, res, &c, &x);
 }
 
 mmsp_err serve_v1_register(struct serve_server *s, struct http_router *r)

@@ -189,76 +189,76 @@ bad:
                      "Inference-Header-Content-Length must be a non-negative integer, got '%s'", h);
 }
 
-static mmsp_err on_infer(struct http_request *req, struct http_response *res, void *ctx)
-{
-    struct serve_server *s = ctx;
-    struct serve_version *v = NULL;
-    struct serve_timing t = {0};
+/* An infer request between parse and answer (see struct serve_call). */
+struct v2_call {
+    struct serve_call base;
     struct v2_request vr;
-    mmsp_tensor *outs = NULL;
-    int64_t batch = 0, header_len;
-    mmsp_err rc = serve_acquire(s, req, res, NULL, 1, &v);
-    if (rc)
-        return rc;
-    if ((rc = header_length(req, res, &header_len)))
-        goto out;
-    rc = v2_request_parse(req->arena, req->body, req->body_len, header_len, &vr, res->err,
-                          sizeof res->err);
-    if (rc) {
-        rc = serve_input_error(rc);
-        goto out;
-    }
-    rc = serve_infer(req, res, v, vr.inputs, vr.n_inputs, &outs, &batch, &t);
-    if (rc)
-        goto out;
+};
+
+/* Writes the response: the requested outputs (all by default), JSON or binary. */
+static mmsp_err reply_infer(struct http_request *req, struct http_response *res,
+                            struct serve_call *call)
+{
+    const struct v2_request *vr = &((struct v2_call *)call)->vr;
+    const struct serve_version *v = call->v;
+    const mmsp_tensor *outs = call->outs;
+    mmsp_err rc;
     /* Which outputs, and which of them as binary. */
     size_t n_out = mmsp_model_output_count(v->model);
-    size_t n_sel = vr.n_outputs ? vr.n_outputs : n_out;
+    size_t n_sel = vr->n_outputs ? vr->n_outputs : n_out;
     mmsp_tensor *sel = arena_calloc(req->arena, n_sel, sizeof *sel);
     int *bin = arena_calloc(req->arena, n_sel, sizeof *bin);
-    if (!sel || !bin) {
-        rc = http_fail(res, MMSP_E_TOO_LARGE, "request needs more memory than allowed");
-        goto out;
-    }
+    if (!sel || !bin)
+        return http_fail(res, MMSP_E_TOO_LARGE, "request needs more memory than allowed");
     int any_binary = 0;
     for (size_t i = 0; i < n_sel; i++) {
-        if (!vr.n_outputs) {
+        if (!vr->n_outputs) {
             sel[i] = outs[i];
-            bin[i] = vr.binary_data_output;
+            bin[i] = vr->binary_data_output;
         } else {
             size_t k = 0;
             for (; k < n_out; k++)
-                if (strcmp(outs[k].name, vr.outputs[i].name) == 0)
+                if (strcmp(outs[k].name, vr->outputs[i].name) == 0)
                     break;
-            if (k == n_out) {
-                rc = http_fail(res, MMSP_E_INVALID,
-                               "unknown output '%s': model '%s' has no output of that name",
-                               vr.outputs[i].name, v->model_name);
-                goto out;
-            }
+            if (k == n_out)
+                return http_fail(res, MMSP_E_INVALID,
+                                 "unknown output '%s': model '%s' has no output of that name",
+                                 vr->outputs[i].name, v->model_name);
             sel[i] = outs[k];
-            bin[i] = vr.outputs[i].binary >= 0 ? vr.outputs[i].binary : vr.binary_data_output;
+            bin[i] = vr->outputs[i].binary >= 0 ? vr->outputs[i].binary : vr->binary_data_output;
         }
         any_binary |= bin[i];
     }
     size_t json_len = 0;
-    rc = v2_response_write(&res->body, &json_len, v->model_name, v->version_str, vr.id, sel, bin,
+    rc = v2_response_write(&res->body, &json_len, v->model_name, v->version_str, vr->id, sel, bin,
                            n_sel);
-    if (rc) {
-        http_fail(res, rc, "cannot write the response: %s", mmsp_strerror(rc));
-        goto out;
-    }
+    if (rc)
+        return http_fail(res, rc, "cannot write the response: %s", mmsp_strerror(rc));
     if (any_binary) {
         char len[24];
         snprintf(len, sizeof len, "%zu", json_len);
         res->content_type = "application/octet-stream";
         if ((rc = http_response_header(req, res, "Inference-Header-Content-Length", len)))
-            goto out;
+            return rc;
     }
-out:
-    serve_record(v, rc, batch, &t, req->start_ns);
-    serve_version_release(v);
-    return rc;
+    return MMSP_OK;
+}
+
+static mmsp_err on_infer(struct http_request *req, struct http_response *res, void *ctx)
+{
+    struct serve_server *s = ctx;
+    struct v2_call c = {.base = {.size = sizeof c, .reply = reply_infer}};
+    int64_t header_len;
+    mmsp_err rc = serve_acquire(s, req, res, NULL, 1, &c.base.v);
+    if (rc)
+        return rc;
+    if ((rc = header_length(req, res, &header_len)))
+        return serve_call_end(req, &c.base, rc);
+    rc = v2_request_parse(req->arena, req->body, req->body_len, header_len, &c.vr, res->err,
+                          sizeof res->err);
+    if (rc)
+        return serve_call_end(req, &c.base, serve_input_error(rc));
+    return serve_call_run(req, res, &c.base, c.vr.inputs, c.vr.n_inputs);
 }
 
 /* POST /v2/repository/index, body optional {"ready": bool}. */
