@@ -3,6 +3,7 @@
 #   make test   install deps, check format, build plain and with ASan+UBSan, run every test on both
 #   make bench  benchmarks against peers (figures, not tests): bench/README.md
 #   make fuzz   run every fuzz driver under libFuzzer (FUZZ_SECONDS each, default 60)
+#   make conformance  build, then run the ONNX node tests (libonnx-testdata): passed/attempted/total
 #   make clean  remove build trees
 
 BUILD      ?= build
@@ -12,7 +13,7 @@ HOST       ?= 127.0.0.1
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test bench fuzz format check-format clean
+.PHONY: all deps build run test bench fuzz format check-format clean conformance
 
 all: build
 
@@ -35,6 +36,9 @@ bench: build
 
 fuzz: deps
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz-all
+
+conformance: build
+	@$(BUILD)/tests/conformance_onnx_node_tests
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

@@ -17,7 +17,10 @@ extern "C" {
 
 #define MMSP_MAX_DIMS 8
 
-/* X(NAME, wire name as in the Open Inference Protocol, element size in bytes; 0 = variable) */
+/*
+ * X(NAME, wire name as in the Open Inference Protocol, element size in bytes; 0 = variable).
+ * New types go at the end: the values are stable (BF16, bfloat16 as Triton spells it, came last).
+ */
 #define MMSP_DTYPES(X)                                                                             \
     X(BOOL, "BOOL", 1)                                                                             \
     X(UINT8, "UINT8", 1)                                                                           \
@@ -31,7 +34,8 @@ extern "C" {
     X(FP16, "FP16", 2)                                                                             \
     X(FP32, "FP32", 4)                                                                             \
     X(FP64, "FP64", 8)                                                                             \
-    X(BYTES, "BYTES", 0)
+    X(BYTES, "BYTES", 0)                                                                           \
+    X(BF16, "BF16", 2)
 
 #define MMSP_DTYPE_ENUM_ENTRY(name, wire, size) MMSP_DT_##name,
 typedef enum mmsp_dtype { MMSP_DTYPES(MMSP_DTYPE_ENUM_ENTRY) MMSP_DT_COUNT } mmsp_dtype;

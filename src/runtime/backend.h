@@ -60,5 +60,6 @@ struct model_backend {
 
 /* The registered back ends (see `backends` in model.c). */
 extern const struct model_backend runtime_xgboost_backend;
+extern const struct model_backend runtime_onnx_backend;
 
 #endif

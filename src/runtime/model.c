@@ -20,6 +20,7 @@
 /* The registered back ends, tried in order by content detection. One line per back end. */
 static const struct model_backend *const backends[] = {
     &runtime_xgboost_backend,
+    &runtime_onnx_backend,
 };
 
 struct mmsp_model {
@@ -252,6 +253,13 @@ static mmsp_err check_input(const mmsp_io_info *io, const mmsp_tensor *t, int64_
                 mmsp_dtype_name(io->dtype));
         return MMSP_E_DTYPE;
     }
+    if (mmsp_dtype_size(io->dtype) == 0) {
+        set_err(err, errlen,
+                "input '%s': %s inputs are not supported through this API (no fixed element "
+                "size)",
+                io->name, mmsp_dtype_name(io->dtype));
+        return MMSP_E_UNSUPPORTED;
+    }
     if (t->ndim != io->ndim) {
         set_err(err, errlen, "input '%s': %d dims, expected %d", io->name, t->ndim, io->ndim);
         return MMSP_E_SHAPE;
@@ -267,13 +275,16 @@ static mmsp_err check_input(const mmsp_io_info *io, const mmsp_tensor *t, int64_
             return MMSP_E_SHAPE;
         }
     }
-    int64_t b = io->ndim > 0 ? t->shape[0] : 1;
-    if (*batch >= 0 && b != *batch) {
+    /* Only a variable leading dim is a batch: inputs with a fixed dim 0 (a lookup table, a
+     * bias fed as an input) do not have to agree with the others. */
+    int64_t b = (io->ndim > 0 && io->dims[0] == -1) ? t->shape[0] : -1;
+    if (b >= 0 && *batch >= 0 && b != *batch) {
         set_err(err, errlen, "input '%s': batch %lld differs from %lld of an earlier input",
                 io->name, (long long)b, (long long)*batch);
         return MMSP_E_SHAPE;
     }
-    *batch = b;
+    if (b >= 0)
+        *batch = b;
     int64_t elems;
     mmsp_err rc = mmsp_shape_elements(t->shape, t->ndim, &elems);
     if (rc || (uint64_t)elems > SIZE_MAX / mmsp_dtype_size(io->dtype)) {
@@ -325,9 +336,19 @@ mmsp_err mmsp_model_run(const mmsp_model *m, const mmsp_tensor *inputs, size_t n
         const mmsp_io_info *io = &m->desc.outputs[i];
         size_t need = io_bytes(io, batch);
         if (need == 0 && batch != 0) {
-            set_err(err, errlen, "output '%s': size for batch %lld overflows", io->name,
-                    (long long)batch);
-            rc = MMSP_E_TOO_LARGE;
+            int dynamic = mmsp_dtype_size(io->dtype) == 0;
+            for (int d = 1; d < io->ndim; d++)
+                dynamic |= io->dims[d] < 0;
+            if (dynamic)
+                set_err(err, errlen,
+                        "output '%s': its size is only known after the run (a %s output or a "
+                        "variable dimension other than the batch); this API needs outputs of "
+                        "static size per batch",
+                        io->name, mmsp_dtype_name(io->dtype));
+            else
+                set_err(err, errlen, "output '%s': size for batch %lld overflows", io->name,
+                        (long long)batch);
+            rc = dynamic ? MMSP_E_UNSUPPORTED : MMSP_E_TOO_LARGE;
             goto out;
         }
         if (outputs[i].nbytes < need || (need && !outputs[i].data)) {

@@ -75,7 +75,10 @@ static mmsp_err check_shape(struct http_response *res, const struct serve_versio
                              io->name, got, v->model_name, want, d, (long long)io->dims[d]);
         }
     }
-    int64_t b = (io->ndim > 0 && io->dims[0] < 0) ? t->shape[0] : 1;
+    /* Only inputs with a variable leading dim carry the batch (as in mmsp_model_run). */
+    if (io->ndim == 0 || io->dims[0] >= 0)
+        return MMSP_OK;
+    int64_t b = t->shape[0];
     if (*batch >= 0 && b != *batch)
         return http_fail(res, MMSP_E_SHAPE,
                          "input '%s': batch size %lld differs from the other inputs (%lld)",
@@ -130,11 +133,18 @@ static mmsp_err prepare(struct http_request *req, struct http_response *res,
         if (!inputs[i].name)
             return http_fail(res, MMSP_E_INVALID, "missing input '%s' of model '%s'",
                              mmsp_model_input(m, i)->name, v->model_name);
+    if (batch < 0)
+        batch = 1; /* no input has a batch dim */
     for (size_t i = 0; i < n_out; i++) {
         size_t bytes = mmsp_model_output_bytes(m, i, batch);
-        outs[i].data = arena_alloc(req->arena, bytes ? bytes : 1);
+        if (!bytes)
+            return http_fail(res, MMSP_E_UNSUPPORTED,
+                             "output '%s' of model '%s' has no static size (a string output or a "
+                             "variable dimension other than the batch): not servable yet",
+                             mmsp_model_output(m, i)->name, v->model_name);
+        outs[i].data = arena_alloc(req->arena, bytes);
         outs[i].nbytes = bytes;
-        if (!bytes || !outs[i].data)
+        if (!outs[i].data)
             return http_fail(res, MMSP_E_TOO_LARGE,
                              "the outputs of %lld rows need more memory than allowed",
                              (long long)batch);

@@ -276,10 +276,10 @@ static mmsp_err decode_json_data(struct arena *a, mmsp_tensor *t, int64_t elemen
 {
     char s[128];
     mmsp_err rc = MMSP_OK;
-    if (t->dtype == MMSP_DT_FP16) {
+    if (t->dtype == MMSP_DT_FP16 || t->dtype == MMSP_DT_BF16) {
         rc = errf(err, errlen, MMSP_E_DTYPE,
-                  "input '%s': FP16 has no JSON form; send it as binary data (binary_data_size)",
-                  t->name);
+                  "input '%s': %s has no JSON form; send it as binary data (binary_data_size)",
+                  t->name, mmsp_dtype_name(t->dtype));
         goto out;
     }
     if (data->type != JSON_ARRAY) {
@@ -779,6 +779,15 @@ static struct num load(mmsp_dtype t, const unsigned char *p, size_t k)
         n.kind = 2, n.d = half_to_float(v);
         break;
     }
+    case MMSP_DT_BF16: { /* the top half of a float */
+        uint16_t v;
+        memcpy(&v, p + 2 * k, 2);
+        uint32_t bits = (uint32_t)v << 16;
+        float f;
+        memcpy(&f, &bits, 4);
+        n.kind = 2, n.d = f;
+        break;
+    }
     case MMSP_DT_FP32: {
         float v;
         memcpy(&v, p + 4 * k, 4);
@@ -872,7 +881,7 @@ static int convertible(mmsp_dtype t, int as_target)
 {
     if ((unsigned)t >= MMSP_DT_COUNT || t == MMSP_DT_BYTES)
         return 0;
-    return !(as_target && t == MMSP_DT_FP16);
+    return !(as_target && (t == MMSP_DT_FP16 || t == MMSP_DT_BF16));
 }
 
 mmsp_err v2_tensor_convert(struct arena *a, const mmsp_tensor *in, mmsp_dtype want,
@@ -968,6 +977,7 @@ static mmsp_err write_json_data(struct buf *b, const mmsp_tensor *t, size_t n)
             rc = p[k] ? buf_append(b, "true", 4) : buf_append(b, "false", 5);
             break;
         case MMSP_DT_FP16:
+        case MMSP_DT_BF16:
         case MMSP_DT_FP32: {
             struct num v = load(t->dtype, p, k);
             rc = json_write_float(b, (float)v.d);

@@ -415,6 +415,20 @@ static void test_binary_canonical(void **state)
     assert_int_equal(v2_tensor_convert(&A, &r.inputs[0], MMSP_DT_FP32, &f, E, sizeof E), MMSP_OK);
     float want[] = {1.0f, -2.0f, 0.3125f};
     assert_memory_equal(f.data, want, sizeof want);
+    /* BF16 too (the top 16 bits of a float), and neither has a JSON form. */
+    const char *j6 = "{\"inputs\":[{\"name\":\"b\",\"shape\":[3],\"datatype\":\"BF16\","
+                     "\"parameters\":{\"binary_data_size\":6}}]}";
+    size_t l6 = strlen(j6);
+    memcpy(body, j6, l6);
+    memcpy(body + l6, "\x80\x3f\x00\xc0\xa0\x3e", 6); /* 1.0, -2.0, 0.3125 */
+    assert_int_equal(parse_hl(body, l6 + 6, (int64_t)l6, &r), MMSP_OK);
+    assert_int_equal(r.inputs[0].dtype, MMSP_DT_BF16);
+    assert_int_equal(v2_tensor_convert(&A, &r.inputs[0], MMSP_DT_FP32, &f, E, sizeof E), MMSP_OK);
+    assert_memory_equal(f.data, want, sizeof want);
+    assert_int_equal(v2_tensor_convert(&A, &f, MMSP_DT_BF16, &f, E, sizeof E), MMSP_E_DTYPE);
+    expect_error("{\"inputs\":[{\"name\":\"b\",\"shape\":[1],\"datatype\":\"BF16\","
+                 "\"data\":[1]}]}",
+                 MMSP_E_DTYPE, "BF16 has no JSON form");
 }
 
 static void test_binary_bytes(void **state)

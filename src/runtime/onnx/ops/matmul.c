@@ -1,0 +1,358 @@
+/*
+ * MatMul (numpy semantics: 1-D operands promoted and the added dim removed, batch dims
+ * broadcast) and Gemm (transA/transB/alpha/beta, optional C broadcast to [M, N]), ai.onnx
+ * opsets 7..17, on float, double, int32, int64. Float products go through OpenBLAS
+ * cblas_sgemm/dgemm when M*N*K is at least GEMM_BLAS_MIN (measured crossover, docs/onnx.md),
+ * plain loops below it; integer products are plain loops in unsigned arithmetic (wrapping).
+ * Calls: op.h helpers, OpenBLAS (cblas.h), libc.
+ */
+#include <cblas.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/onnx/op.h"
+
+/* Below this many multiply-adds the plain loops beat cblas_?gemm's call overhead. */
+#define GEMM_BLAS_MIN 512
+
+/*
+ * C[M,N] = alpha * op(A) * op(B) + beta * C with row-major A (M x K, or K x M when ta),
+ * B (K x N, or N x K when tb). beta is 0 or 1 (C already holds beta*C_in).
+ */
+#define GEMM_FLOAT(T, SUF, BLAS)                                                                   \
+    static void gemm_##SUF(int ta, int tb, int64_t M, int64_t N, int64_t K, T alpha, const T *A,   \
+                           const T *B, T beta, T *C)                                               \
+    {                                                                                              \
+        if (M == 0 || N == 0)                                                                      \
+            return;                                                                                \
+        if (M * N * K >= GEMM_BLAS_MIN && M < INT32_MAX && N < INT32_MAX && K < INT32_MAX) {       \
+            BLAS(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,    \
+                 (int)M, (int)N, (int)K, alpha, A, ta ? (int)M : (int)(K ? K : 1), B,              \
+                 tb ? (int)(K ? K : 1) : (int)N, beta, C, (int)N);                                 \
+            return;                                                                                \
+        }                                                                                          \
+        for (int64_t i = 0; i < M; i++) {                                                          \
+            T *c = C + i * N;                                                                      \
+            if (beta == 0)                                                                         \
+                for (int64_t j = 0; j < N; j++)                                                    \
+                    c[j] = 0;                                                                      \
+            if (tb) { /* rows of B are columns of op(B): dot products */                           \
+                for (int64_t j = 0; j < N; j++) {                                                  \
+                    const T *b = B + j * K;                                                        \
+                    T acc = 0;                                                                     \
+                    for (int64_t k = 0; k < K; k++)                                                \
+                        acc += (ta ? A[k * M + i] : A[i * K + k]) * b[k];                          \
+                    c[j] += alpha * acc;                                                           \
+                }                                                                                  \
+            } else { /* c += a[i,k] * B[k,:]: contiguous rows */                                   \
+                for (int64_t k = 0; k < K; k++) {                                                  \
+                    T a = alpha * (ta ? A[k * M + i] : A[i * K + k]);                              \
+                    const T *b = B + k * N;                                                        \
+                    for (int64_t j = 0; j < N; j++)                                                \
+                        c[j] += a * b[j];                                                          \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+    }
+GEMM_FLOAT(float, f32, cblas_sgemm)
+GEMM_FLOAT(double, f64, cblas_dgemm)
+
+#define GEMM_INT(T, U, SUF)                                                                        \
+    static void gemm_##SUF(int ta, int tb, int64_t M, int64_t N, int64_t K, T alpha, const T *A,   \
+                           const T *B, T beta, T *C)                                               \
+    {                                                                                              \
+        for (int64_t i = 0; i < M; i++)                                                            \
+            for (int64_t j = 0; j < N; j++) {                                                      \
+                U acc = 0;                                                                         \
+                for (int64_t k = 0; k < K; k++)                                                    \
+                    acc += (U)(ta ? A[k * M + i] : A[i * K + k]) *                                 \
+                           (U)(tb ? B[j * K + k] : B[k * N + j]);                                  \
+                acc *= (U)alpha;                                                                   \
+                C[i * N + j] = (T)(beta == 0 ? acc : acc + (U)C[i * N + j]);                       \
+            }                                                                                      \
+    }
+GEMM_INT(int32_t, uint32_t, i32)
+GEMM_INT(int64_t, uint64_t, i64)
+
+static int supported(mmsp_dtype t)
+{
+    return t == MMSP_DT_FP32 || t == MMSP_DT_FP64 || t == MMSP_DT_INT32 || t == MMSP_DT_INT64;
+}
+
+/* One product on typed pointers; alpha/beta as double (exact for the values we pass). */
+static void gemm(mmsp_dtype t, int ta, int tb, int64_t M, int64_t N, int64_t K, double alpha,
+                 const void *A, const void *B, double beta, void *C)
+{
+    switch (t) {
+    case MMSP_DT_FP32:
+        gemm_f32(ta, tb, M, N, K, (float)alpha, A, B, (float)beta, C);
+        break;
+    case MMSP_DT_FP64:
+        gemm_f64(ta, tb, M, N, K, alpha, A, B, beta, C);
+        break;
+    case MMSP_DT_INT32:
+        gemm_i32(ta, tb, M, N, K, (int32_t)alpha, A, B, (int32_t)beta, C);
+        break;
+    case MMSP_DT_INT64:
+        gemm_i64(ta, tb, M, N, K, (int64_t)alpha, A, B, (int64_t)beta, C);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- MatMul ---- */
+
+struct matmul {
+    int64_t M, N, K;
+    int batch_nd;                                     /* broadcast batch dims of the output */
+    int64_t bdims[ONNX_MAX_DIMS];                     /* output batch dims */
+    int64_t astr[ONNX_MAX_DIMS], bstr[ONNX_MAX_DIMS]; /* matrix strides per batch dim (0 = bcast) */
+    int64_t nbatch;
+};
+
+static mmsp_err matmul_prepare(struct onnx_prepare_ctx *ctx)
+{
+    const struct onnx_tensor *a = ctx->inputs[0], *b = ctx->inputs[1];
+    struct onnx_tensor *y = &ctx->outputs[0];
+    int64_t ad[ONNX_MAX_DIMS + 1], bd[ONNX_MAX_DIMS + 1];
+    int an = a->ndim, bn = b->ndim;
+
+    if (a->dtype != b->dtype || !supported(a->dtype))
+        return onnx_op_err(ctx->node, ctx->err, ctx->errlen, MMSP_E_UNSUPPORTED,
+                           "types %s and %s are not supported", onnx_dtype_name(a->dtype),
+                           onnx_dtype_name(b->dtype));
+    if (an == 0 || bn == 0)
+        return onnx_op_err(ctx->node, ctx->err, ctx->errlen, MMSP_E_SHAPE,
+                           "scalar operands are not allowed");
+    memcpy(ad, a->dims, (size_t)an * sizeof ad[0]);
+    memcpy(bd, b->dims, (size_t)bn * sizeof bd[0]);
+    if (an == 1) { /* [K] -> [1, K] */
+        ad[1] = ad[0];
+        ad[0] = 1;
+        an = 2;
+    }
+    if (bn == 1) { /* [K] -> [K, 1] */
+        bd[1] = 1;
+        bn = 2;
+    }
+    if (ad[an - 1] != bd[bn - 2])
+        return onnx_op_err(ctx->node, ctx->err, ctx->errlen, MMSP_E_SHAPE,
+                           "inner dims %lld and %lld differ", (long long)ad[an - 1],
+                           (long long)bd[bn - 2]);
+    struct matmul *s = calloc(1, sizeof *s);
+    if (!s)
+        return MMSP_E_NOMEM;
+    ctx->state = s; /* the planner frees it, also when prepare fails */
+    s->M = ad[an - 2];
+    s->K = ad[an - 1];
+    s->N = bd[bn - 1];
+    int nb = (an > bn ? an : bn) - 2;
+    if (nb > ONNX_MAX_DIMS - 2) {
+        return onnx_op_err(ctx->node, ctx->err, ctx->errlen, MMSP_E_SHAPE, "rank too large");
+    }
+    int64_t as = s->M * s->K, bs = s->K * s->N;
+    s->batch_nd = nb;
+    s->nbatch = 1;
+    for (int d = nb - 1; d >= 0; d--) {
+        int ai = d - (nb - (an - 2)), bi = d - (nb - (bn - 2));
+        int64_t av = ai >= 0 ? ad[ai] : 1, bv = bi >= 0 ? bd[bi] : 1;
+        if (av != bv && av != 1 && bv != 1) {
+            return onnx_op_err(ctx->node, ctx->err, ctx->errlen, MMSP_E_SHAPE,
+                               "batch dims %lld and %lld do not broadcast", (long long)av,
+                               (long long)bv);
+        }
+        s->bdims[d] = av > bv ? av : bv;
+        s->astr[d] = av == 1 ? 0 : as;
+        s->bstr[d] = bv == 1 ? 0 : bs;
+        as *= av;
+        bs *= bv;
+        s->nbatch *= s->bdims[d];
+    }
+    /* output shape: batch dims, then M (unless A was 1-D), then N (unless B was 1-D) */
+    int yn = 0;
+    for (int d = 0; d < nb; d++)
+        y->dims[yn++] = s->bdims[d];
+    if (a->ndim != 1)
+        y->dims[yn++] = s->M;
+    if (b->ndim != 1)
+        y->dims[yn++] = s->N;
+    y->ndim = yn;
+    y->dtype = a->dtype;
+    /* B shared by every batch and A contiguous: one product with M * nbatch rows */
+    if (nb > 0) {
+        int bshared = 1;
+        for (int d = 0; d < nb; d++)
+            bshared &= s->bstr[d] == 0 && s->astr[d] != 0;
+        if (bshared) {
+            s->M *= s->nbatch;
+            s->nbatch = 1;
+            s->batch_nd = 0;
+        }
+    }
+    ctx->state = s;
+    return MMSP_OK;
+}
+
+static mmsp_err matmul_run(const struct onnx_run_ctx *ctx)
+{
+    const struct matmul *s = ctx->state;
+    const struct onnx_tensor *a = ctx->inputs[0], *b = ctx->inputs[1];
+    struct onnx_tensor *y = ctx->outputs[0];
+    size_t es = onnx_dtype_size(a->dtype);
+    int64_t idx[ONNX_MAX_DIMS] = {0};
+
+    for (int64_t n = 0; n < s->nbatch; n++) {
+        int64_t ao = 0, bo = 0;
+        for (int d = 0; d < s->batch_nd; d++) {
+            ao += idx[d] * s->astr[d];
+            bo += idx[d] * s->bstr[d];
+        }
+        gemm(a->dtype, 0, 0, s->M, s->N, s->K, 1.0, (const char *)a->data + ao * (int64_t)es,
+             (const char *)b->data + bo * (int64_t)es, 0.0,
+             (char *)y->data + n * s->M * s->N * (int64_t)es);
+        for (int d = s->batch_nd - 1; d >= 0 && ++idx[d] == s->bdims[d]; d--)
+            idx[d] = 0;
+    }
+    return MMSP_OK;
+}
+
+/* ---- Gemm ---- */
+
+struct gemm_state {
+    int ta, tb;
+    int64_t M, N, K;
+    double alpha, beta;
+};
+
+static mmsp_err gemm_prepare(struct onnx_prepare_ctx *ctx)
+{
+    const struct onnx_tensor *a = ctx->inputs[0], *b = ctx->inputs[1];
+    const struct onnx_tensor *c = ctx->n_inputs > 2 ? ctx->inputs[2] : NULL;
+    int64_t ta, tb;
+    float alpha, beta;
+    mmsp_err rc;
+
+    if ((rc = onnx_attr_int(ctx->node, "transA", 0, &ta, ctx->err, ctx->errlen)) ||
+        (rc = onnx_attr_int(ctx->node, "transB", 0, &tb, ctx->err, ctx->errlen)) ||
+        (rc = onnx_attr_float(ctx->node, "alpha", 1.0f, &alpha, ctx->err, ctx->errlen)) ||
+        (rc = onnx_attr_float(ctx->node, "beta", 1.0f, &beta, ctx->err, ctx->errlen)))
+        return rc;
+    if (a->dtype != b->dtype || !supported(a->dtype) || (c && c->dtype != a->dtype))
+        return onnx_op_err(ctx->node, ctx->err, ctx->errlen, MMSP_E_UNSUPPORTED,
+                           "types %s and %s are not supported", onnx_dtype_name(a->dtype),
+                           onnx_dtype_name(b->dtype));
+    if (a->ndim != 2 || b->ndim != 2)
+        return onnx_op_err(ctx->node, ctx->err, ctx->errlen, MMSP_E_SHAPE,
+                           "A and B must be 2-D (ranks %d and %d)", a->ndim, b->ndim);
+    if (ctx->node->opset < 11 && !c)
+        return onnx_op_err(ctx->node, ctx->err, ctx->errlen, MMSP_E_BAD_MODEL,
+                           "C is required before opset 11");
+    struct gemm_state *s = calloc(1, sizeof *s);
+    if (!s)
+        return MMSP_E_NOMEM;
+    ctx->state = s; /* the planner frees it, also when prepare fails */
+    s->ta = ta != 0;
+    s->tb = tb != 0;
+    s->M = s->ta ? a->dims[1] : a->dims[0];
+    s->K = s->ta ? a->dims[0] : a->dims[1];
+    s->N = s->tb ? b->dims[0] : b->dims[1];
+    s->alpha = alpha;
+    s->beta = c ? beta : 0;
+    int64_t kb = s->tb ? b->dims[1] : b->dims[0];
+    if (kb != s->K) {
+        return onnx_op_err(ctx->node, ctx->err, ctx->errlen, MMSP_E_SHAPE,
+                           "inner dims %lld and %lld differ", (long long)s->K, (long long)kb);
+    }
+    int64_t ydims[2] = {s->M, s->N};
+    onnx_shape_set(&ctx->outputs[0], 2, ydims);
+    ctx->outputs[0].dtype = a->dtype;
+    if (c) { /* C must broadcast unidirectionally to [M, N] */
+        int ok = c->ndim <= 2;
+        for (int d = 0; ok && d < c->ndim; d++) {
+            int64_t want = ydims[2 - c->ndim + d];
+            ok = c->dims[d] == want || c->dims[d] == 1;
+        }
+        if (!ok)
+            return onnx_op_err(ctx->node, ctx->err, ctx->errlen, MMSP_E_SHAPE,
+                               "C does not broadcast to [%lld, %lld]", (long long)s->M,
+                               (long long)s->N);
+    }
+    return MMSP_OK;
+}
+
+/* Y = beta * C (broadcast), per dtype. */
+#define SCALE_KERNEL(T, SUF)                                                                       \
+    static void scale_##SUF(void *out, const void *const *in, const int64_t *step, int64_t n,      \
+                            const void *arg)                                                       \
+    {                                                                                              \
+        T *o = out;                                                                                \
+        const T *c = in[0];                                                                        \
+        T beta = (T) * (const double *)arg;                                                        \
+        for (int64_t i = 0; i < n; i++)                                                            \
+            o[i] = beta * c[i * step[0]];                                                          \
+    }
+SCALE_KERNEL(float, f32)
+SCALE_KERNEL(double, f64)
+
+#define SCALE_INT(T, U, SUF)                                                                       \
+    static void scale_##SUF(void *out, const void *const *in, const int64_t *step, int64_t n,      \
+                            const void *arg)                                                       \
+    {                                                                                              \
+        T *o = out;                                                                                \
+        const T *c = in[0];                                                                        \
+        U beta = (U)(T) * (const double *)arg;                                                     \
+        for (int64_t i = 0; i < n; i++)                                                            \
+            o[i] = (T)(beta * (U)c[i * step[0]]);                                                  \
+    }
+SCALE_INT(int32_t, uint32_t, i32)
+SCALE_INT(int64_t, uint64_t, i64)
+
+static mmsp_err gemm_run(const struct onnx_run_ctx *ctx)
+{
+    const struct gemm_state *s = ctx->state;
+    const struct onnx_tensor *a = ctx->inputs[0], *b = ctx->inputs[1];
+    struct onnx_tensor *y = ctx->outputs[0];
+    double beta = 0;
+
+    if (s->beta != 0) {
+        const struct onnx_tensor *c = ctx->inputs[2];
+        onnx_bcast_fn fn = a->dtype == MMSP_DT_FP32    ? scale_f32
+                           : a->dtype == MMSP_DT_FP64  ? scale_f64
+                           : a->dtype == MMSP_DT_INT32 ? scale_i32
+                                                       : scale_i64;
+        onnx_bcast_run(y, 1, &c, fn, &s->beta);
+        beta = 1;
+    }
+    gemm(a->dtype, s->ta, s->tb, s->M, s->N, s->K, s->alpha, a->data, b->data, beta, y->data);
+    return MMSP_OK;
+}
+
+const struct onnx_op onnx_op_MatMul = {
+    .domain = "",
+    .op_type = "MatMul",
+    .since_min = 7,
+    .since_max = 17,
+    .min_inputs = 2,
+    .max_inputs = 2,
+    .min_outputs = 1,
+    .max_outputs = 1,
+    .prepare = matmul_prepare,
+    .run = matmul_run,
+    .free_state = NULL,
+};
+
+const struct onnx_op onnx_op_Gemm = {
+    .domain = "",
+    .op_type = "Gemm",
+    .since_min = 7,
+    .since_max = 17,
+    .min_inputs = 2,
+    .max_inputs = 3,
+    .min_outputs = 1,
+    .max_outputs = 1,
+    .prepare = gemm_prepare,
+    .run = gemm_run,
+    .free_state = NULL,
+};
