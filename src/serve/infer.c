@@ -276,6 +276,20 @@ mmsp_err serve_write_io(struct buf *b, const mmsp_io_info *io)
     return buf_append_str(b, "]}");
 }
 
+mmsp_err serve_write_io_lists(struct buf *b, const mmsp_model *m)
+{
+    mmsp_err rc = buf_append_str(b, "\"inputs\":[");
+    for (size_t i = 0; !rc && i < mmsp_model_input_count(m); i++)
+        if (!(i && (rc = buf_append_char(b, ','))))
+            rc = serve_write_io(b, mmsp_model_input(m, i));
+    if (!rc)
+        rc = buf_append_str(b, "],\"outputs\":[");
+    for (size_t i = 0; !rc && i < mmsp_model_output_count(m); i++)
+        if (!(i && (rc = buf_append_char(b, ','))))
+            rc = serve_write_io(b, mmsp_model_output(m, i));
+    return rc ? rc : buf_append_char(b, ']');
+}
+
 mmsp_err serve_write_element(struct buf *b, const mmsp_tensor *t, size_t i)
 {
     const unsigned char *p = t->data;

@@ -89,6 +89,9 @@ mmsp_err serve_call_end(struct http_request *req, struct serve_call *call, mmsp_
 /* {"name": ..., "datatype": ..., "shape": [...]} for one model input or output. */
 mmsp_err serve_write_io(struct buf *b, const mmsp_io_info *io);
 
+/* Appends "inputs":[...],"outputs":[...] (model metadata tensors, -1 = variable dim). */
+mmsp_err serve_write_io_lists(struct buf *b, const mmsp_model *m);
+
 /* Appends element i of tensor t as a JSON number. */
 mmsp_err serve_write_element(struct buf *b, const mmsp_tensor *t, size_t i);
 

@@ -216,19 +216,9 @@ static mmsp_err on_info(struct http_request *req, struct http_response *res, voi
         if ((rc = buf_append_char(b, ']')))
             goto out;
     }
-    if ((rc = buf_append_str(b, ",\"inputs\":[")))
+    if ((rc = buf_append_char(b, ',')) || (rc = serve_write_io_lists(b, v->model)))
         goto out;
-    for (size_t i = 0; i < mmsp_model_input_count(v->model); i++)
-        if ((i && (rc = buf_append_char(b, ','))) ||
-            (rc = serve_write_io(b, mmsp_model_input(v->model, i))))
-            goto out;
-    if ((rc = buf_append_str(b, "],\"outputs\":[")))
-        goto out;
-    for (size_t i = 0; i < mmsp_model_output_count(v->model); i++)
-        if ((i && (rc = buf_append_char(b, ','))) ||
-            (rc = serve_write_io(b, mmsp_model_output(v->model, i))))
-            goto out;
-    rc = buf_printf(b, "],\"loaded_at\":\"%s\"}", v->loaded_at);
+    rc = buf_printf(b, ",\"loaded_at\":\"%s\"}", v->loaded_at);
 out:
     serve_version_release(v);
     return rc;

@@ -61,19 +61,10 @@ static mmsp_err on_model_metadata(struct http_request *req, struct http_response
                 rc = buf_printf(b, "%s\"%s\"", k ? "," : "", views[i].versions[k]->version_str);
         }
     }
-    if (rc || (rc = buf_printf(b, "],\"platform\":\"%s\",\"inputs\":[", v->info->platform)))
+    if (rc || (rc = buf_printf(b, "],\"platform\":\"%s\",", v->info->platform)) ||
+        (rc = serve_write_io_lists(b, v->model)))
         goto out;
-    for (size_t i = 0; i < mmsp_model_input_count(v->model); i++)
-        if ((i && (rc = buf_append_char(b, ','))) ||
-            (rc = serve_write_io(b, mmsp_model_input(v->model, i))))
-            goto out;
-    if ((rc = buf_append_str(b, "],\"outputs\":[")))
-        goto out;
-    for (size_t i = 0; i < mmsp_model_output_count(v->model); i++)
-        if ((i && (rc = buf_append_char(b, ','))) ||
-            (rc = serve_write_io(b, mmsp_model_output(v->model, i))))
-            goto out;
-    rc = buf_append_str(b, "]}");
+    rc = buf_append_char(b, '}');
 out:
     serve_repo_list_free(views, n_views);
     serve_version_release(v);
