@@ -15,16 +15,21 @@ static void relu_f32(void *out, const void *in, int64_t n)
 {
     float *o = out;
     const float *x = in;
-    for (int64_t i = 0; i < n; i++)
-        o[i] = x[i] > 0.0f ? x[i] : (x[i] != x[i] ? x[i] : 0.0f);
+    /* branch-free select (NaN stays NaN, -0 gives +0): vectorised with -ftree-vectorize */
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i];
+        o[i] = (v > 0.0f || v != v) ? v : 0.0f;
+    }
 }
 
 static void relu_f64(void *out, const void *in, int64_t n)
 {
     double *o = out;
     const double *x = in;
-    for (int64_t i = 0; i < n; i++)
-        o[i] = x[i] > 0.0 ? x[i] : (x[i] != x[i] ? x[i] : 0.0);
+    for (int64_t i = 0; i < n; i++) {
+        double v = x[i];
+        o[i] = (v > 0.0 || v != v) ? v : 0.0;
+    }
 }
 
 #define RELU_INT(T, SUF)                                                                           \

@@ -146,7 +146,29 @@ static mmsp_err arith_prepare(struct onnx_prepare_ctx *ctx)
 static mmsp_err arith_run(const struct onnx_run_ctx *ctx)
 {
     const onnx_bcast_fn *fn = ctx->state;
-    onnx_bcast_run(ctx->outputs[0], 2, ctx->inputs, *fn, NULL);
+    const struct onnx_tensor *a = ctx->inputs[0], *b = ctx->inputs[1];
+    struct onnx_tensor *y = ctx->outputs[0];
+    static const int64_t contiguous[2] = {1, 1};
+
+    /* fast paths: same shape (one contiguous call), and [.., K] + [K] (a bias row: one
+       contiguous call per row); everything else goes through the general broadcast */
+    if (a->count == y->count && b->count == y->count) {
+        const void *p[2] = {a->data, b->data};
+        if (y->count > 0)
+            (*fn)(y->data, p, contiguous, y->count, NULL);
+        return MMSP_OK;
+    }
+    if (a->count == y->count && y->ndim >= 1 && b->ndim >= 1 && b->count > 1 &&
+        b->count == y->dims[y->ndim - 1] && b->dims[b->ndim - 1] == b->count) {
+        size_t es = onnx_dtype_size(y->dtype);
+        int64_t k = b->count;
+        for (int64_t r = 0; r < y->count / k; r++) {
+            const void *p[2] = {(const char *)a->data + r * k * (int64_t)es, b->data};
+            (*fn)((char *)y->data + r * k * (int64_t)es, p, contiguous, k, NULL);
+        }
+        return MMSP_OK;
+    }
+    onnx_bcast_run(y, 2, ctx->inputs, *fn, NULL);
     return MMSP_OK;
 }
 

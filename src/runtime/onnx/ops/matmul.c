@@ -14,19 +14,30 @@
 #include "runtime/onnx/op.h"
 
 /* Below this many multiply-adds the plain loops beat cblas_?gemm's call overhead. */
-#define GEMM_BLAS_MIN 512
+#define GEMM_BLAS_MIN 128
 
 /*
  * C[M,N] = alpha * op(A) * op(B) + beta * C with row-major A (M x K, or K x M when ta),
  * B (K x N, or N x K when tb). beta is 0 or 1 (C already holds beta*C_in).
  */
-#define GEMM_FLOAT(T, SUF, BLAS)                                                                   \
+#define GEMM_FLOAT(T, SUF, BLAS, GEMV)                                                             \
     static void gemm_##SUF(int ta, int tb, int64_t M, int64_t N, int64_t K, T alpha, const T *A,   \
                            const T *B, T beta, T *C)                                               \
     {                                                                                              \
         if (M == 0 || N == 0)                                                                      \
             return;                                                                                \
         if (M * N * K >= GEMM_BLAS_MIN && M < INT32_MAX && N < INT32_MAX && K < INT32_MAX) {       \
+            if (M == 1) { /* one row: gemv reads B in place (gemm would pack all of it) */         \
+                if (beta == 0)                                                                     \
+                    memset(C, 0, (size_t)N * sizeof(T));                                           \
+                if (tb)                                                                            \
+                    GEMV(CblasRowMajor, CblasNoTrans, (int)N, (int)K, alpha, B, (int)(K ? K : 1),  \
+                         A, 1, (T)1, C, 1);                                                        \
+                else                                                                               \
+                    GEMV(CblasRowMajor, CblasTrans, (int)K, (int)N, alpha, B, (int)N, A, 1, (T)1,  \
+                         C, 1);                                                                    \
+                return;                                                                            \
+            }                                                                                      \
             BLAS(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,    \
                  (int)M, (int)N, (int)K, alpha, A, ta ? (int)M : (int)(K ? K : 1), B,              \
                  tb ? (int)(K ? K : 1) : (int)N, beta, C, (int)N);                                 \
@@ -55,8 +66,8 @@
             }                                                                                      \
         }                                                                                          \
     }
-GEMM_FLOAT(float, f32, cblas_sgemm)
-GEMM_FLOAT(double, f64, cblas_dgemm)
+GEMM_FLOAT(float, f32, cblas_sgemm, cblas_sgemv)
+GEMM_FLOAT(double, f64, cblas_dgemm, cblas_dgemv)
 
 #define GEMM_INT(T, U, SUF)                                                                        \
     static void gemm_##SUF(int ta, int tb, int64_t M, int64_t N, int64_t K, T alpha, const T *A,   \
@@ -224,7 +235,22 @@ struct gemm_state {
     int ta, tb;
     int64_t M, N, K;
     double alpha, beta;
+    const void *bt; /* constant float B with transB=1, transposed to K x N at prepare (in bt_buf):
+                       run uses it with transB=0, so OpenBLAS does not repack B^T every run */
+    double bt_buf[];
 };
+
+/* dst[K x N] = src[N x K] transposed, float (es 4) or double (es 8) elements. */
+static void transpose(void *dst, const void *src, int64_t N, int64_t K, size_t es)
+{
+    for (int64_t j = 0; j < N; j++)
+        for (int64_t k = 0; k < K; k++) {
+            if (es == sizeof(float))
+                ((float *)dst)[k * N + j] = ((const float *)src)[j * K + k];
+            else
+                ((double *)dst)[k * N + j] = ((const double *)src)[j * K + k];
+        }
+}
 
 static mmsp_err gemm_prepare(struct onnx_prepare_ctx *ctx)
 {
@@ -249,7 +275,9 @@ static mmsp_err gemm_prepare(struct onnx_prepare_ctx *ctx)
     if (ctx->node->opset < 11 && !c)
         return onnx_op_err(ctx->node, ctx->err, ctx->errlen, MMSP_E_BAD_MODEL,
                            "C is required before opset 11");
-    struct gemm_state *s = calloc(1, sizeof *s);
+    int pretrans = tb && b->data && (a->dtype == MMSP_DT_FP32 || a->dtype == MMSP_DT_FP64);
+    size_t bt_bytes = pretrans ? (size_t)b->count * onnx_dtype_size(b->dtype) : 0;
+    struct gemm_state *s = calloc(1, sizeof *s + bt_bytes);
     if (!s)
         return MMSP_E_NOMEM;
     ctx->state = s; /* the planner frees it, also when prepare fails */
@@ -264,6 +292,11 @@ static mmsp_err gemm_prepare(struct onnx_prepare_ctx *ctx)
     if (kb != s->K) {
         return onnx_op_err(ctx->node, ctx->err, ctx->errlen, MMSP_E_SHAPE,
                            "inner dims %lld and %lld differ", (long long)s->K, (long long)kb);
+    }
+    if (pretrans) {
+        transpose(s->bt_buf, b->data, b->dims[0], b->dims[1], onnx_dtype_size(b->dtype));
+        s->bt = s->bt_buf;
+        s->tb = 0;
     }
     int64_t ydims[2] = {s->M, s->N};
     onnx_shape_set(&ctx->outputs[0], 2, ydims);
@@ -325,7 +358,8 @@ static mmsp_err gemm_run(const struct onnx_run_ctx *ctx)
         onnx_bcast_run(y, 1, &c, fn, &s->beta);
         beta = 1;
     }
-    gemm(a->dtype, s->ta, s->tb, s->M, s->N, s->K, s->alpha, a->data, b->data, beta, y->data);
+    gemm(a->dtype, s->ta, s->tb, s->M, s->N, s->K, s->alpha, a->data, s->bt ? s->bt : b->data, beta,
+         y->data);
     return MMSP_OK;
 }
 
