@@ -28,7 +28,7 @@
 #define ONNX_MAX_NAME         4096              /* bytes of one name */
 #define ONNX_MAX_WEIGHT_BYTES ((size_t)1 << 31) /* all initializers + tensor attributes */
 #define ONNX_MAX_META_BYTES   ((size_t)1 << 28) /* names, attributes, nodes */
-#define ONNX_MAX_PLANS        8                 /* cached plans per model (most recent kept) */
+#define ONNX_MAX_PLANS        64 /* cached plans per model (most recent kept): one per batch size */
 #define ONNX_MAX_ARENA_BYTES  ((size_t)1 << 32) /* intermediate buffers of one plan */
 
 enum onnx_value_kind { ONNX_VALUE_NODE = 0, ONNX_VALUE_INPUT, ONNX_VALUE_INIT };

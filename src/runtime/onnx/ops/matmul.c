@@ -240,6 +240,9 @@ struct gemm_state {
     double bt_buf[];
 };
 
+/* Largest constant B (elements) given a pre-transposed copy per plan; see gemm_prepare. */
+#define GEMM_PRETRANSPOSE_MAX 65536
+
 /* dst[K x N] = src[N x K] transposed, float (es 4) or double (es 8) elements. */
 static void transpose(void *dst, const void *src, int64_t N, int64_t K, size_t es)
 {
@@ -275,7 +278,12 @@ static mmsp_err gemm_prepare(struct onnx_prepare_ctx *ctx)
     if (ctx->node->opset < 11 && !c)
         return onnx_op_err(ctx->node, ctx->err, ctx->errlen, MMSP_E_BAD_MODEL,
                            "C is required before opset 11");
-    int pretrans = tb && b->data && (a->dtype == MMSP_DT_FP32 || a->dtype == MMSP_DT_FP64);
+    /* The transposed copy belongs to this plan, and a model has a plan per batch size: with
+     * dynamic batching a model sees many sizes, and copying a large B for each new one cost
+     * more than OpenBLAS's packing saves (measured on the 256->1024->1024->10 MLP). So only
+     * small B are copied; a copy shared by all plans of a model is the better fix. */
+    int pretrans = tb && b->data && (a->dtype == MMSP_DT_FP32 || a->dtype == MMSP_DT_FP64) &&
+                   b->count <= GEMM_PRETRANSPOSE_MAX;
     size_t bt_bytes = pretrans ? (size_t)b->count * onnx_dtype_size(b->dtype) : 0;
     struct gemm_state *s = calloc(1, sizeof *s + bt_bytes);
     if (!s)
