@@ -274,11 +274,10 @@ static int mark_keys(struct onnx_graph *g, int fail_node)
 
 /*
  * OpenBLAS starts one thread per core by default and lets them spin between calls. A server
- * already runs many requests (and model instances) at once, and on a pinned or busy machine
- * those spinning threads steal the cores the requests need: measured here, batched serving of
- * a 256->1024->1024->10 MLP cost 134 us of CPU per request with OpenBLAS threads and far less
- * without. So models run their BLAS calls on the calling thread unless the user asked for
- * threads with OPENBLAS_NUM_THREADS (or OMP_NUM_THREADS).
+ * already runs many requests and model instances at once (dynamic batching gives each instance
+ * its own thread), so a model's BLAS calls run on the calling thread unless the user asks for
+ * BLAS threads with OPENBLAS_NUM_THREADS (or OMP_NUM_THREADS). This is the usual serving
+ * default (Triton and ONNX Runtime users set intra-op threads to 1 per instance).
  */
 static void blas_threads_init(void)
 {
