@@ -30,7 +30,11 @@ extern "C" {
     X(UNAVAILABLE, "unavailable")                                                                  \
     X(METHOD, "method not allowed")                                                                \
     X(TIMEOUT, "timed out")                                                                        \
-    X(INTERNAL, "internal error")
+    X(INTERNAL, "internal error")                                                                 \
+    X(UNAUTHORIZED, "authentication required")                                                     \
+    X(FORBIDDEN, "permission denied")                                                              \
+    X(CONFLICT, "conflict with the current state")                                                 \
+    X(POLICY, "refused by the policy gate")
 
 #define MMSP_ERR_ENUM_ENTRY(name, msg) MMSP_E_##name##_INDEX,
 enum mmsp_err_index_ { MMSP_ERRORS(MMSP_ERR_ENUM_ENTRY) MMSP_E_COUNT_ };

@@ -89,6 +89,14 @@ mmsp_err http_fail(struct http_response *res, mmsp_err code, const char *fmt, ..
 void http_request_suspend(struct http_request *req, http_handler_fn on_resume, void *ctx);
 void http_request_resume(struct http_request *req);
 
+/*
+ * Bearer-token check for write endpoints. When `token` is NULL or "" every request passes.
+ * Otherwise the request needs "Authorization: Bearer <token>" (compared in constant time):
+ * without one MMSP_E_UNAUTHORIZED (401, with a WWW-Authenticate: Bearer header), with a wrong
+ * one MMSP_E_FORBIDDEN (403). The message is written into res (http_fail).
+ */
+mmsp_err http_require_admin(struct http_request *req, struct http_response *res, const char *token);
+
 /* The one mapping from error codes to HTTP statuses (docs/http.md has the table). */
 int http_status_from_err(mmsp_err e);
 

@@ -85,6 +85,14 @@ int http_status_from_err(mmsp_err e)
         return 501;
     case MMSP_E_TIMEOUT:
         return 504;
+    case MMSP_E_UNAUTHORIZED:
+        return 401;
+    case MMSP_E_FORBIDDEN:
+        return 403;
+    case MMSP_E_CONFLICT:
+        return 409;
+    case MMSP_E_POLICY:
+        return 422;
     case MMSP_E_INTERNAL:
     case MMSP_E_NOMEM:
     case MMSP_E_IO:

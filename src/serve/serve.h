@@ -12,8 +12,19 @@
 
 #include "mmsp/error.h"
 
+struct registry;
+
 struct serve_options {
-    const char *model_repository; /* required; borrowed */
+    /* Repository mode: serve a hand-made model repository (DESIGN.md section 5). */
+    const char *model_repository; /* borrowed; NULL = registry mode */
+    /* Registry mode (model_repository NULL): serve what the deployments of `registry` say,
+     * materialising a repository under serving_dir from the registry's artifacts. The
+     * registry APIs (/api/v1, /api/2.0/mlflow) are hosted whenever registry is set. */
+    struct registry *registry; /* borrowed; outlives the server */
+    const char *serving_dir;   /* default DATA/serving */
+    unsigned poll_ms;          /* deployments re-read every poll_ms; default 250 */
+    const char *admin_token;   /* write endpoints need "Authorization: Bearer" it; NULL = open */
+    const char *policy_path;   /* gate policy for registrations over HTTP; NULL = built in */
     const char *host;             /* default "127.0.0.1" */
     uint16_t port;                /* 0 = any free port */
     const char *default_model;    /* simple API model; NULL = the only model */
