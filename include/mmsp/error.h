@@ -30,7 +30,7 @@ extern "C" {
     X(UNAVAILABLE, "unavailable")                                                                  \
     X(METHOD, "method not allowed")                                                                \
     X(TIMEOUT, "timed out")                                                                        \
-    X(INTERNAL, "internal error")                                                                 \
+    X(INTERNAL, "internal error")                                                                  \
     X(UNAUTHORIZED, "authentication required")                                                     \
     X(FORBIDDEN, "permission denied")                                                              \
     X(CONFLICT, "conflict with the current state")                                                 \

@@ -1,7 +1,10 @@
 /*
  * `mmsp serve`: parses the flags, starts the inference server (src/serve) and waits for
  * SIGTERM or SIGINT, then stops accepting, lets requests in flight finish, frees everything
- * and exits 0. Calls: serve/serve.h, common/log.
+ * and exits 0. Without --model-repository it runs in registry mode: it opens the registry
+ * (--data, --registry) and serves its deployments; the registry APIs are hosted whenever a
+ * registry is open. Calls: serve/serve.h, registry (open/close), policy (checks --policy),
+ * common/log.
  */
 #include <errno.h>
 #include <limits.h>
@@ -13,15 +16,21 @@
 
 #include "cli/commands.h"
 #include "common/log.h"
+#include "policy/policy.h"
+#include "registry/registry.h"
 #include "serve/serve.h"
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: mmsp serve --model-repository DIR [options]\n"
+            "usage: mmsp serve [--model-repository DIR] [--data DIR] [--registry URL] [options]\n"
             "\n"
-            "Serves the models of a model repository over HTTP: Open Inference Protocol v2,\n"
-            "KServe v1 and a simple API for one default model, plus Prometheus metrics.\n"
+            "Serves models over HTTP: Open Inference Protocol v2, KServe v1 and a simple API\n"
+            "for one default model, plus Prometheus metrics. With --model-repository DIR it\n"
+            "serves that repository; without it (registry mode) it serves what the\n"
+            "deployments of the registry say. The registry APIs (/api/v1, /api/2.0/mlflow)\n"
+            "are hosted in registry mode, and with a repository when --data or --registry is\n"
+            "given.\n"
             "\n"
             "Repository layout:\n"
             "  DIR/<model>/config.yaml           optional (backend, inputs/outputs,\n"
@@ -30,12 +39,28 @@ static void usage(FILE *out)
             "                                    positive integers\n"
             "\n"
             "options:\n"
-            "  --model-repository DIR  the model repository (required)\n"
+            "  --model-repository DIR  serve this model repository (no registry needed)\n"
+            "  --data DIR              registry data: registry.db (SQLite) and artifacts\n"
+            "                          (default ./mmsp-data)\n"
+            "  --registry URL          postgres://... registry store (default: SQLite under\n"
+            "                          --data; artifacts stay under --data)\n"
+            "  --admin-token TOKEN     write endpoints (register, stage, alias, deploy,\n"
+            "                          promote, rollback, MLflow writes, repository\n"
+            "                          load/unload) need 'Authorization: Bearer TOKEN'\n"
+            "                          (default $MMSP_ADMIN_TOKEN; unset = writes are open)\n"
+            "  --policy FILE           gate policy for registrations over HTTP (default:\n"
+            "                          built in)\n"
             "  --host ADDR             address to listen on (default 127.0.0.1)\n"
             "  --port N                port (default 8080; 0 picks a free port, logged as\n"
             "                          \"listening on http://HOST:PORT\")\n"
             "  --default-model NAME    model of /predict, /ready and /model/info (default:\n"
             "                          the only model of the repository)\n"
+            "  --serving-dir DIR       registry mode: where the deployments are materialised\n"
+            "                          as a model repository (default DATA/serving; one\n"
+            "                          server per directory)\n"
+            "  --poll-ms N             registry mode: re-read the deployments every N ms\n"
+            "                          (default 250; changes made through this server's API\n"
+            "                          apply at once)\n"
             "  --max-body-bytes N      largest request body; larger ones get 413\n"
             "                          (default 8388608 = 8 MiB)\n"
             "  --threads N             HTTP event-loop threads (default: number of cores)\n"
@@ -60,12 +85,18 @@ static void usage(FILE *out)
             "  GET  /health, /ready, /model/info            simple API (default model)\n"
             "  POST /predict                                simple API inference\n"
             "  GET  /metrics                                Prometheus text format 0.0.4\n"
+            "  *    /api/v1/models..., /api/v1/deployments...  registry API (docs/api.md)\n"
+            "  POST /api/v1/gate                            policy gate check\n"
+            "  *    /api/2.0/mlflow/...                     MLflow model registry API 2.0\n"
             "\n"
             "Errors are {\"error\": \"...\"} with 400 (bad input), 404 (unknown model, version\n"
             "or path), 405 (wrong method), 413 (body too large), 501, 503 (model not ready),\n"
-            "500. Logs are JSON lines on stderr. SIGTERM/SIGINT stop the server gracefully.\n"
+            "500; write endpoints 401 (no token) and 403 (wrong token); the MLflow API uses\n"
+            "MLflow's {\"error_code\", \"message\"}. Logs are JSON lines on stderr.\n"
+            "SIGTERM/SIGINT stop the server gracefully.\n"
             "\n"
-            "exit codes: 0 stopped by a signal, 1 could not start (repository, address),\n"
+            "exit codes: 0 stopped by a signal, 1 could not start (repository, registry,\n"
+            "policy, address),\n"
             "2 usage error. See docs/serve.md.\n");
 }
 
@@ -96,6 +127,7 @@ int cmd_serve(int argc, char **argv)
                               .idle_timeout_s = 30,
                               .max_connections = 1024};
     unsigned long long v;
+    const char *data_dir = NULL, *registry_url = NULL;
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -111,10 +143,24 @@ int cmd_serve(int argc, char **argv)
         }
         if (strcmp(a, "--model-repository") == 0) {
             o.model_repository = val;
+        } else if (strcmp(a, "--data") == 0) {
+            data_dir = val;
+        } else if (strcmp(a, "--registry") == 0) {
+            registry_url = val;
+        } else if (strcmp(a, "--admin-token") == 0) {
+            o.admin_token = val;
+        } else if (strcmp(a, "--policy") == 0) {
+            o.policy_path = val;
         } else if (strcmp(a, "--host") == 0) {
             o.host = val;
         } else if (strcmp(a, "--default-model") == 0) {
             o.default_model = val;
+        } else if (strcmp(a, "--serving-dir") == 0) {
+            o.serving_dir = val;
+        } else if (strcmp(a, "--poll-ms") == 0) {
+            if (parse_num(a, val, 1, 3600000, &v))
+                return EXIT_USAGE;
+            o.poll_ms = (unsigned)v;
         } else if (strcmp(a, "--port") == 0) {
             if (parse_num(a, val, 0, 65535, &v))
                 return EXIT_USAGE;
@@ -148,10 +194,35 @@ int cmd_serve(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (!o.model_repository) {
-        cli_error("serve", "--model-repository DIR is required");
-        fprintf(stderr, "see 'mmsp serve --help'\n");
-        return EXIT_USAGE;
+    if (!o.admin_token)
+        o.admin_token = getenv("MMSP_ADMIN_TOKEN");
+    if (o.admin_token && !*o.admin_token)
+        o.admin_token = NULL;
+    char err[MMSP_ERRMSG_MAX] = "";
+    if (o.policy_path) {
+        /* A bad policy file stops the start, not the first registration. */
+        struct policy *p = NULL;
+        mmsp_err prc = policy_load(o.policy_path, &p, err, sizeof err);
+        policy_free(p);
+        if (prc) {
+            cli_error("--policy", "%s", err[0] ? err : mmsp_strerror(prc));
+            return 1;
+        }
+    }
+    /* Registry mode, or a repository with an explicit --data / --registry: open the store. */
+    struct registry *reg = NULL;
+    if (!o.model_repository || data_dir || registry_url) {
+        struct registry_options ro = {
+            .data_dir = data_dir ? data_dir : "./mmsp-data", .url = registry_url, .user = "api"};
+        mmsp_err rrc = registry_open(&ro, &reg, err, sizeof err);
+        if (rrc) {
+            cli_error("registry", "%s", err[0] ? err : mmsp_strerror(rrc));
+            return 1;
+        }
+        o.registry = reg;
+        log_info("serve.registry", "registry %s, data %s; writes %s",
+                 registry_url ? "postgres" : "sqlite", ro.data_dir,
+                 o.admin_token ? "need the admin token" : "are open (no --admin-token)");
     }
 
     /* Signals are taken by sigwait below; every thread started from here inherits the mask. */
@@ -162,11 +233,11 @@ int cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    char err[MMSP_ERRMSG_MAX] = "";
     struct serve_server *s = NULL;
     mmsp_err rc = serve_server_start(&o, &s, err, sizeof err);
     if (rc) {
         cli_error("serve", "%s", err[0] ? err : mmsp_strerror(rc));
+        registry_close(reg);
         return 1;
     }
     const char *host = o.host;
@@ -178,6 +249,7 @@ int cmd_serve(int argc, char **argv)
     log_info("serve.stop", "received %s: finishing requests in flight",
              sig == SIGINT ? "SIGINT" : "SIGTERM");
     serve_server_stop(s);
+    registry_close(reg);
     log_info("serve.stop", "stopped");
     return 0;
 }

@@ -12,6 +12,16 @@
 #define EXIT_USAGE 2
 
 int cmd_serve(int argc, char **argv);
+int cmd_gate(int argc, char **argv);
+/* Registry commands (cmd_model.c, cmd_deploy.c, cmd_registry.c over cli/regcli.h); they
+ * add exit codes 3 not found, 4 refused (gate, conflict), 5 authentication. */
+int cmd_model(int argc, char **argv);
+int cmd_deploy(int argc, char **argv);
+int cmd_promote(int argc, char **argv);
+int cmd_rollback(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_deployments(int argc, char **argv);
+int cmd_registry(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 /* Prints "mmsp: <subject>: <message>" on stderr. */

@@ -18,6 +18,14 @@ struct command {
 
 static const struct command commands[] = {
     {"serve", cmd_serve, "run the inference server over a model repository"},
+    {"gate", cmd_gate, "check a model manifest against the policy gate"},
+    {"model", cmd_model, "register, list, show, stage and alias model versions"},
+    {"deploy", cmd_deploy, "deploy a model version (all at once, canary or shadow)"},
+    {"promote", cmd_promote, "make a deployment's canary its stable version"},
+    {"rollback", cmd_rollback, "remove a canary or go back to an earlier stable version"},
+    {"history", cmd_history, "the change history of a deployment"},
+    {"deployments", cmd_deployments, "list the deployments"},
+    {"registry", cmd_registry, "check the store's integrity (registry check)"},
     {"version", cmd_version, "print the version"},
 };
 
@@ -44,7 +52,7 @@ static void usage(FILE *out)
     fprintf(out, "usage: mmsp [--log-level debug|info|warn|error|off] <command> [options]\n\n"
                  "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\n'mmsp <command> --help' describes a command.\n"
                  "Logs are JSON lines on stderr. Exit codes: 0 ok, 1 failure, 2 usage error.\n");
 }

@@ -64,6 +64,10 @@ const char *http_request_param(const struct http_request *req, const char *name)
  * valid during the handler call. */
 const char *http_request_header(const struct http_request *req, const char *name);
 const char *http_request_query(const struct http_request *req, const char *name);
+/* Every value of a repeated query argument ("stages=a&stages=b"), in order: up to `max`
+ * pointers (borrowed as above) into out; returns how many there are in all. */
+size_t http_request_query_all(const struct http_request *req, const char *name, const char **out,
+                              size_t max);
 
 /* Adds a response header; name and value are copied into the request arena. */
 mmsp_err http_response_header(struct http_request *req, struct http_response *res, const char *name,

@@ -127,6 +127,32 @@ const char *http_request_query(const struct http_request *req, const char *name)
     return MHD_lookup_connection_value(req->conn_, MHD_GET_ARGUMENT_KIND, name);
 }
 
+struct query_all {
+    const char *name;
+    const char **out;
+    size_t max, n;
+};
+
+static enum MHD_Result on_query_value(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct query_all *q = cls;
+    if (key && strcmp(key, q->name) == 0) {
+        if (q->n < q->max)
+            q->out[q->n] = value ? value : "";
+        q->n++;
+    }
+    return MHD_YES;
+}
+
+size_t http_request_query_all(const struct http_request *req, const char *name, const char **out,
+                              size_t max)
+{
+    struct query_all q = {.name = name, .out = out, .max = max};
+    MHD_get_connection_values(req->conn_, MHD_GET_ARGUMENT_KIND, on_query_value, &q);
+    return q.n;
+}
+
 mmsp_err http_response_header(struct http_request *req, struct http_response *res, const char *name,
                               const char *value)
 {
@@ -313,7 +339,8 @@ static enum MHD_Result respond(struct http_server *s, struct MHD_Connection *mc,
 {
     struct http_response *res = &c->res;
     if (rc) {
-        if (rc != MMSP_E_METHOD)
+        /* kept: a 405's Allow, a 401's WWW-Authenticate (http_require_admin) */
+        if (rc != MMSP_E_METHOD && rc != MMSP_E_UNAUTHORIZED)
             res->n_headers = 0;
         error_body(res, rc);
     }

@@ -56,7 +56,7 @@ struct manifest_kv_num {
 };
 
 struct manifest {
-    char *api_version, *kind, *metadata_name;   /* owned; metadata_name may be NULL */
+    char *api_version, *kind, *metadata_name;     /* owned; metadata_name may be NULL */
     char *model_name, *model_version, *framework; /* owned; version/framework may be NULL */
     struct manifest_kv_num *metrics;
     size_t n_metrics;
@@ -78,6 +78,12 @@ mmsp_err manifest_parse(const char *text, size_t len, const char *name, struct m
 mmsp_err manifest_load(const char *path, struct manifest *out, char *err, size_t errlen);
 void manifest_free(struct manifest *m); /* zeroes; safe on a zeroed struct */
 
+/* The manifest's fields as manifest YAML (malloc'd; NULL when out of memory): for manifests
+ * filled in code (e.g. from --metric flags) rather than parsed. Unknown keys of a parsed
+ * manifest are not included (its `text` has them). policy_evaluate uses it when m->doc_ is
+ * NULL, so a hand-filled struct manifest can be gated too. */
+char *manifest_to_yaml(const struct manifest *m);
+
 struct policy; /* a parsed rule set */
 
 mmsp_err policy_parse(const char *text, size_t len, const char *name, struct policy **out,
@@ -86,13 +92,18 @@ mmsp_err policy_load(const char *path, struct policy **out, char *err, size_t er
 /* The built-in policy (a new copy; free with policy_free). */
 mmsp_err policy_default(struct policy **out, char *err, size_t errlen);
 void policy_free(struct policy *p);
+/* The built-in policy as YAML text (static; what `mmsp gate --print-default-policy` prints). */
+const char *policy_default_text(void);
+/* Number of rules in p; the name given at parse time ("(built-in policy)" for the default). */
+size_t policy_rule_count(const struct policy *p);
+const char *policy_name(const struct policy *p);
 
 struct policy_rule_result {
-    char name[128];   /* rule name */
-    char field[256];  /* field path */
-    char op[16];      /* ">=", "present", "in_allowlist", ... */
-    char bound[256];  /* the bound as text ("0.85"; for in_allowlist the list size) */
-    char seen[256];   /* the value seen, as text; "(absent)" when missing */
+    char name[128];  /* rule name */
+    char field[256]; /* field path */
+    char op[16];     /* ">=", "present", "in_allowlist", ... */
+    char bound[256]; /* the bound as text ("0.85"; for in_allowlist the list size) */
+    char seen[256];  /* the value seen, as text; "(absent)" when missing */
     int passed;
     char message[256]; /* why it failed ("accuracy 0.80 < 0.85"; "dependency 'leftpad' is not
                           in the allowlist"); "" when passed */

@@ -12,7 +12,11 @@
 #define MMSP_REGISTRY_API_H
 
 #include "http/http.h"
-#include "registry/registry.h"
+#include "mmsp/error.h"
+
+/* Declared, not included: registry.h brings jansson, whose JSON_* names clash with
+ * common/json.h in the serve files that register this API. */
+struct registry;
 
 struct registry_api_options {
     struct registry *registry; /* borrowed; outlives the API */

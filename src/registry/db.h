@@ -48,6 +48,10 @@ void db_close(struct db *db); /* NULL is ignored; rolls back an open transaction
 
 enum db_kind db_kind(const struct db *db);
 
+/* The URL the database was opened with, any password replaced by "***": safe for logs and
+ * messages. Owned by db, valid until db_close. */
+const char *db_url_redacted(const struct db *db);
+
 /* Write transaction (see above). Nested begins are an error (MMSP_E_INVALID). */
 mmsp_err db_begin(struct db *db, char *err, size_t errlen);
 mmsp_err db_commit(struct db *db, char *err, size_t errlen);

@@ -141,8 +141,8 @@ mmsp_err registry_model_update(struct registry *r, const char *name, const char 
 mmsp_err registry_model_delete(struct registry *r, const char *name, char *err, size_t errlen);
 mmsp_err registry_model_set_tag(struct registry *r, const char *name, const char *key,
                                 const char *value, char *err, size_t errlen);
-mmsp_err registry_model_delete_tag(struct registry *r, const char *name, const char *key,
-                                   char *err, size_t errlen);
+mmsp_err registry_model_delete_tag(struct registry *r, const char *name, const char *key, char *err,
+                                   size_t errlen);
 
 /*
  * Search: `name_like` is a SQL LIKE pattern on the name ('%' and '_'; NULL = all), or an
@@ -182,8 +182,8 @@ struct reg_register_request {
     const char *source;        /* recorded as source; default: artifact_path */
     const char *manifest_text; /* YAML or NULL */
     size_t manifest_len;
-    const char *manifest_name; /* for messages (file name) */
-    const char *policy_path;   /* NULL = built-in policy */
+    const char *manifest_name;        /* for messages (file name) */
+    const char *policy_path;          /* NULL = built-in policy */
     const struct reg_metric *metrics; /* --metric k=v (override the manifest's) */
     size_t n_metrics;
     const struct reg_kv *tags;
@@ -282,9 +282,9 @@ void reg_deployment_free(struct reg_deployment *d);
 void reg_deployment_list_free(struct reg_deployment *d, size_t n);
 
 /* Appends an event (used by the canary controller and alert webhook of later modules). */
-mmsp_err registry_event_append(struct registry *r, const char *deployment,
-                               const char *environment, const char *who, const char *action,
-                               const char *detail_json, char *err, size_t errlen);
+mmsp_err registry_event_append(struct registry *r, const char *deployment, const char *environment,
+                               const char *who, const char *action, const char *detail_json,
+                               char *err, size_t errlen);
 /* Events of one deployment (environment NULL = all), oldest first; deployment NULL = all. */
 mmsp_err registry_history(struct registry *r, const char *deployment, const char *environment,
                           struct reg_event **out, size_t *n, char *err, size_t errlen);

@@ -923,6 +923,42 @@ int model_config_version_selected(const struct model_config *c, int64_t version,
     }
 }
 
+static int str_eq(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static int io_list_eq(const struct model_io_config *a, size_t na, const struct model_io_config *b,
+                      size_t nb)
+{
+    if (na != nb)
+        return 0;
+    for (size_t i = 0; i < na; i++) {
+        if (!str_eq(a[i].name, b[i].name) || a[i].dtype != b[i].dtype || a[i].ndim != b[i].ndim)
+            return 0;
+        for (int d = 0; d < a[i].ndim && d < MMSP_MAX_DIMS; d++)
+            if (a[i].dims[d] != b[i].dims[d])
+                return 0;
+    }
+    return 1;
+}
+
+int model_config_same_serving(const struct model_config *a, const struct model_config *b)
+{
+    if (!str_eq(a->name, b->name) || !str_eq(a->backend, b->backend) ||
+        !str_eq(a->default_model_filename, b->default_model_filename) ||
+        a->max_batch_size != b->max_batch_size || a->max_batch_size_set != b->max_batch_size_set ||
+        a->dynamic_batching != b->dynamic_batching ||
+        a->max_queue_delay_us != b->max_queue_delay_us || a->instance_count != b->instance_count ||
+        a->n_preferred_batch_sizes != b->n_preferred_batch_sizes)
+        return 0;
+    for (size_t i = 0; i < a->n_preferred_batch_sizes; i++)
+        if (a->preferred_batch_sizes[i] != b->preferred_batch_sizes[i])
+            return 0;
+    return io_list_eq(a->inputs, a->n_inputs, b->inputs, b->n_inputs) &&
+           io_list_eq(a->outputs, a->n_outputs, b->outputs, b->n_outputs);
+}
+
 /* ---- JSON ---- */
 
 /* Adds key: value to obj, taking the reference to value; -1 when value is NULL or on failure. */

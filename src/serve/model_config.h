@@ -107,6 +107,11 @@ mmsp_err model_config_complete(struct model_config *c, const mmsp_model *m, char
 int model_config_version_selected(const struct model_config *c, int64_t version,
                                   const int64_t *all_versions, size_t n_all);
 
+/* 1 when a and b configure serving the same way: every field equal except the version
+ * policy (which picks versions, not how one version serves). The model manager uses it to
+ * reuse a loaded version across reloads. */
+int model_config_same_serving(const struct model_config *a, const struct model_config *b);
+
 /* Appends the config as JSON (the /v2/models/{name}/config response; Triton field names:
  * name, platform, backend, max_batch_size, input[{name,data_type,dims}], output[...],
  * dynamic_batching (when present), instance_group, version_policy, default_model_filename).

@@ -3,7 +3,11 @@
  * loads the versions each model's version policy selects, and serves them to requests as
  * reference-counted versions. (Re)load builds the new version set completely, then swaps it
  * in under a short write lock; requests in flight keep the versions they hold, so a hot swap
- * never fails a request. docs/serve.md describes the design.
+ * never fails a request. A version whose file and config did not change is reused by a reload
+ * instead of being loaded again; a newly loaded version is warmed (one inference on zeros)
+ * before it takes traffic. Unversioned requests go to the highest loaded version, or follow a
+ * traffic split (stable + canary at a weight) set with serve_repo_load_traffic, which is how
+ * registry mode (serve/follow.h) serves deployments. docs/serve.md describes the design.
  * Calls: mmsp runtime, serve/model_config, serve/stats, metrics, common/log.
  */
 #ifndef MMSP_SERVE_REPO_H
@@ -51,6 +55,20 @@ struct serve_version {
     struct serve_batcher *batcher;
     char loaded_at[32]; /* RFC 3339 UTC */
     char path[4096];    /* model file */
+    /* The model file when it was loaded: a reload reuses this version when the file at path
+     * still has the same device, inode, size and modification time (and the config serves the
+     * same way). */
+    uint64_t file_dev, file_ino;
+    int64_t file_size, file_mtime_ns;
+    double warm_ms; /* time of the warm-up inference; -1 when it was skipped or failed */
+};
+
+/* Where unversioned requests of a model go (`/v2/models/NAME/infer`, `/v1/models/NAME:predict`,
+ * the simple API). Explicitly versioned requests get the version they name. */
+struct serve_traffic {
+    int64_t stable;    /* 0 = no split: the highest loaded version */
+    int64_t canary;    /* 0 = none */
+    int canary_weight; /* 0..100: percent of unversioned requests sent to the canary */
 };
 
 enum serve_model_state { SERVE_MODEL_READY = 0, SERVE_MODEL_UNAVAILABLE };
@@ -77,6 +95,31 @@ void serve_repo_free(struct serve_repo *r);
  */
 mmsp_err serve_repo_load(struct serve_repo *r, const char *name, char *err, size_t errlen);
 
+/*
+ * serve_repo_load that also sets the traffic split (`t` borrowed, copied), swapped in with the
+ * version set in one step so no request sees a split naming a version that is not loaded.
+ * MMSP_E_INVALID (nothing changes) when the split names a version the load did not select,
+ * or the weight is outside 0..100. serve_repo_load keeps the current split when its versions
+ * are still loaded, else clears it.
+ */
+mmsp_err serve_repo_load_traffic(struct serve_repo *r, const char *name,
+                                 const struct serve_traffic *t, char *err, size_t errlen);
+
+/*
+ * Records why the last change of `name` failed outside the manager (registry mode: version
+ * `version` was refused before a load, e.g. its artifact's digest did not match; 0 = no
+ * particular version). Whatever serves keeps serving; the failure is listed in the repository
+ * index until the next successful load. A model not known yet is added as UNAVAILABLE with
+ * that reason (so the server is not ready). A failed serve_repo_load* records its error the
+ * same way.
+ */
+mmsp_err serve_repo_note_failure(struct serve_repo *r, const char *name, int64_t version,
+                                 const char *reason);
+
+/* While held (registry mode, until the first pass over the deployments is done)
+ * serve_repo_ready answers 0. */
+void serve_repo_hold_ready(struct serve_repo *r, int hold);
+
 /* Server shutdown: every loaded version's batcher sends what is queued at once, without
  * waiting for its delay. */
 void serve_repo_drain(struct serve_repo *r);
@@ -85,7 +128,9 @@ void serve_repo_drain(struct serve_repo *r);
 mmsp_err serve_repo_unload(struct serve_repo *r, const char *name, char *err, size_t errlen);
 
 /*
- * Takes a reference on version `version` of `name` (-1 = the highest loaded version).
+ * Takes a reference on version `version` of `name` (-1 = unversioned: the traffic split's
+ * stable or, with probability canary_weight/100, its canary; without a split the highest
+ * loaded version).
  * MMSP_E_NOT_FOUND: unknown model, or version not loaded; MMSP_E_UNAVAILABLE: the model is
  * known but not loaded (unloaded or failed). err says which. Release with
  * serve_version_release.
@@ -102,6 +147,11 @@ struct serve_model_view {
     char reason[MMSP_ERRMSG_MAX];
     struct serve_version **versions; /* held references, ascending */
     size_t n_versions;
+    struct serve_traffic traffic; /* all 0 without a split */
+    /* The last failed change while something else keeps serving ("" = none), and the version
+     * it concerned (0 = none in particular). */
+    char failure[MMSP_ERRMSG_MAX];
+    int64_t failed_version;
 };
 
 /* Snapshots all models (sorted by name) with references on their versions. */
@@ -112,7 +162,8 @@ void serve_repo_list_free(struct serve_model_view *views, size_t n);
  * into name, size namelen). */
 size_t serve_repo_count(struct serve_repo *r, char *name, size_t namelen);
 
-/* 1 when every model that is supposed to be loaded (not unloaded on request) is READY. */
+/* 1 when every model that is supposed to be loaded (not unloaded on request) is READY and
+ * readiness is not held (serve_repo_hold_ready). */
 int serve_repo_ready(struct serve_repo *r);
 
 /* Parses a version path segment ("3"): positive decimal integer, else -1. */

@@ -25,13 +25,13 @@ struct serve_options {
     unsigned poll_ms;          /* deployments re-read every poll_ms; default 250 */
     const char *admin_token;   /* write endpoints need "Authorization: Bearer" it; NULL = open */
     const char *policy_path;   /* gate policy for registrations over HTTP; NULL = built in */
-    const char *host;             /* default "127.0.0.1" */
-    uint16_t port;                /* 0 = any free port */
-    const char *default_model;    /* simple API model; NULL = the only model */
-    size_t max_body_bytes;        /* default 8 MiB */
-    unsigned threads;             /* 0 = number of cores */
-    unsigned idle_timeout_s;      /* default 30 */
-    unsigned max_connections;     /* default 1024 */
+    const char *host;          /* default "127.0.0.1" */
+    uint16_t port;             /* 0 = any free port */
+    const char *default_model; /* simple API model; NULL = the only model */
+    size_t max_body_bytes;     /* default 8 MiB */
+    unsigned threads;          /* 0 = number of cores */
+    unsigned idle_timeout_s;   /* default 30 */
+    unsigned max_connections;  /* default 1024 */
 };
 
 struct serve_server;

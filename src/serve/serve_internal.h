@@ -25,6 +25,9 @@ struct serve_server {
     _Atomic(struct metric_series *) http_series[SERVE_STATUS_SLOTS]; /* by status code */
     struct serve_series unknown; /* model="" version="": requests that resolve to no version */
     struct serve_repo *repo;
+    struct serve_follow *follow; /* registry mode: the deployment follower (serve/follow.h) */
+    struct metric_family *deployment_generation; /* registry mode */
+    struct registry_api *registry_api; /* the registry APIs when o.registry is set (owned) */
     struct http_router *router;
     struct http_server *http;
 };

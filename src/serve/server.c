@@ -1,8 +1,11 @@
 /*
  * The inference role's server (see serve.h, docs/serve.md): owns the metrics registry, the
  * model manager, the router and the HTTP server; registers the v2, v1 and simple endpoints
- * and GET /metrics; counts HTTP responses per status code.
- * Calls: serve/repo, serve/v2.c, serve/v1.c, serve/simple.c, http, metrics, common/log.
+ * and GET /metrics; counts HTTP responses per status code. In registry mode (no model
+ * repository, a registry) the model manager works over the serving directory that the
+ * deployment follower (serve/follow.h) keeps in step with the registry's deployments.
+ * Calls: serve/repo, serve/follow, serve/v2.c, serve/v1.c, serve/simple.c, http, metrics,
+ * common/log.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +14,8 @@
 #include <sys/stat.h>
 
 #include "common/log.h"
+#include "registry/api.h"
+#include "serve/follow.h"
 #include "serve/serve_internal.h"
 
 static mmsp_err on_metrics(struct http_request *req, struct http_response *res, void *ctx)
@@ -109,11 +114,49 @@ void serve_server_stop(struct serve_server *s)
     if (s->repo)
         serve_repo_drain(s->repo);
     http_server_stop(s->http);
+    registry_api_free(s->registry_api); /* no request uses it once the server stopped */
+    serve_follow_stop(s->follow);       /* after the HTTP server: the registry API wakes it */
     http_router_free(s->router);
     serve_repo_free(s->repo);
     metrics_registry_free(s->reg);
     free(s->default_model);
     free(s);
+}
+
+/* Registry mode: the model manager over the serving directory (default DATA/serving) and
+ * the follower that fills it from the deployments. */
+static mmsp_err start_following(struct serve_server *s, char *err, size_t errlen)
+{
+    char *serving = NULL;
+    mmsp_err rc = serve_follow_serving_dir(s->o.registry, s->o.serving_dir, &serving, err, errlen);
+    if (rc)
+        return rc;
+    if ((rc = serve_repo_new(serving, s->reg, &s->fam, &s->repo)))
+        goto out;
+    static const char *const model[1] = {"model"};
+    s->deployment_generation = metrics_family_register(
+        s->reg, "mmsp_deployment_generation",
+        "Registry mode: generation of the deployment served as this model once its last change "
+        "applied (compare with the registry's to see that a change is live).",
+        METRIC_GAUGE, model, 1, NULL, 0);
+    if (!s->deployment_generation) {
+        rc = MMSP_E_NOMEM;
+        goto out;
+    }
+    struct serve_follow_options fo = {
+        .registry = s->o.registry,
+        .repo = s->repo,
+        .serving_dir = serving,
+        .poll_ms = s->o.poll_ms,
+        .generation = s->deployment_generation,
+    };
+    if ((rc = serve_follow_start(&fo, &s->follow, err, errlen)))
+        goto out;
+    log_info("serve.start", "registry mode: serving the deployments from %s (poll %u ms)", serving,
+             s->o.poll_ms ? s->o.poll_ms : SERVE_FOLLOW_POLL_MS);
+out:
+    free(serving);
+    return rc;
 }
 
 mmsp_err serve_server_start(const struct serve_options *o, struct serve_server **out, char *err,
@@ -126,7 +169,9 @@ mmsp_err serve_server_start(const struct serve_options *o, struct serve_server *
         return MMSP_E_NOMEM;
     s->o = *o;
     errno = 0;
-    if (!o->model_repository || stat(o->model_repository, &st) || !S_ISDIR(st.st_mode)) {
+    int registry_mode = !o->model_repository && o->registry;
+    if (!registry_mode &&
+        (!o->model_repository || stat(o->model_repository, &st) || !S_ISDIR(st.st_mode))) {
         snprintf(err, errlen, "model repository '%s' is not a directory%s%s",
                  o->model_repository ? o->model_repository : "", errno ? ": " : "",
                  errno ? strerror(errno) : "");
@@ -142,12 +187,18 @@ mmsp_err serve_server_start(const struct serve_options *o, struct serve_server *
         rc = MMSP_E_NOMEM;
         goto out;
     }
-    if ((rc = serve_repo_new(o->model_repository, s->reg, &s->fam, &s->repo)))
-        goto out;
-    size_t failed = serve_repo_load_all(s->repo);
-    if (failed)
-        log_warn("serve.start", "%zu model(s) failed to load; the server is not ready", failed);
-    if (s->default_model) {
+    if (registry_mode) {
+        /* Before the routes: the registry API's on_change is serve_follow_wake(s->follow). */
+        if ((rc = start_following(s, err, errlen)))
+            goto out;
+    } else {
+        if ((rc = serve_repo_new(o->model_repository, s->reg, &s->fam, &s->repo)))
+            goto out;
+        size_t failed = serve_repo_load_all(s->repo);
+        if (failed)
+            log_warn("serve.start", "%zu model(s) failed to load; the server is not ready", failed);
+    }
+    if (s->default_model && !registry_mode) {
         struct serve_version *v = NULL;
         char why[MMSP_ERRMSG_MAX];
         if (serve_repo_acquire(s->repo, s->default_model, -1, &v, why, sizeof why))
@@ -164,6 +215,18 @@ mmsp_err serve_server_start(const struct serve_options *o, struct serve_server *
         (rc = http_router_add(s->router, "GET", "/metrics", on_metrics, s))) {
         snprintf(err, errlen, "cannot register routes: %s", mmsp_strerror(rc));
         goto out;
+    }
+    if (o->registry) {
+        /* The registry APIs (/api/v1, /api/2.0/mlflow); changes wake the follower at once. */
+        struct registry_api_options ao = {.registry = o->registry,
+                                          .admin_token = o->admin_token,
+                                          .policy_path = o->policy_path,
+                                          .on_change = serve_follow_wake,
+                                          .change_ctx = s->follow};
+        if ((rc = registry_api_register(s->router, &ao, &s->registry_api))) {
+            snprintf(err, errlen, "cannot register the registry API: %s", mmsp_strerror(rc));
+            goto out;
+        }
     }
     struct http_server_options ho = {
         .host = o->host,

@@ -303,6 +303,21 @@ static mmsp_err on_repo_index(struct http_request *req, struct http_response *re
             if (rc)
                 goto out;
         }
+        /* A failed change while older versions keep serving: listed as its own entry (unless
+         * it concerns a version listed READY above, which keeps serving from memory). */
+        int listed = 0;
+        for (size_t k = 0; k < w->n_versions; k++)
+            listed |= w->versions[k]->version == w->failed_version;
+        if (w->n_versions && w->failure[0] && !only_ready && !listed) {
+            if ((rc = buf_append_str(b, ",{\"name\":")) ||
+                (rc = json_write_string(b, w->name, strlen(w->name))) ||
+                (w->failed_version &&
+                 (rc = buf_printf(b, ",\"version\":\"%lld\"", (long long)w->failed_version))) ||
+                (rc = buf_append_str(b, ",\"state\":\"UNAVAILABLE\",\"reason\":")) ||
+                (rc = json_write_string(b, w->failure, strlen(w->failure))) ||
+                (rc = buf_append_char(b, '}')))
+                goto out;
+        }
     }
     rc = buf_append_char(b, ']');
 out:
@@ -340,8 +355,8 @@ static mmsp_err on_repo_load(struct http_request *req, struct http_response *res
 {
     struct serve_server *s = ctx;
     const char *name = http_request_param(req, "name");
-    mmsp_err rc = check_repo_body(req, res, NULL);
-    if (rc)
+    mmsp_err rc = http_require_admin(req, res, s->o.admin_token);
+    if (rc || (rc = check_repo_body(req, res, NULL)))
         return rc;
     rc = serve_repo_load(s->repo, name, res->err, sizeof res->err);
     if (rc) {
@@ -361,8 +376,8 @@ static mmsp_err on_repo_unload(struct http_request *req, struct http_response *r
 {
     struct serve_server *s = ctx;
     const char *name = http_request_param(req, "name");
-    mmsp_err rc = check_repo_body(req, res, "unload_dependents");
-    if (rc)
+    mmsp_err rc = http_require_admin(req, res, s->o.admin_token);
+    if (rc || (rc = check_repo_body(req, res, "unload_dependents")))
         return rc;
     rc = serve_repo_unload(s->repo, name, res->err, sizeof res->err);
     if (rc)

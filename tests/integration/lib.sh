@@ -124,15 +124,26 @@ expect_error() {
   fi
 }
 
+# Cleanup hooks: helpers that start other servers (pg.sh) register their stop function with
+# add_cleanup; finish and INT/TERM run them (in order, once) before $WORK is removed.
+CLEANUP_HOOKS=()
+add_cleanup() { CLEANUP_HOOKS+=("$1"); }
+run_cleanups() {
+  local f
+  for f in "${CLEANUP_HOOKS[@]}"; do "$f" || true; done
+  CLEANUP_HOOKS=()
+}
+
 finish() {
   stop_server
+  run_cleanups
   rm -rf "$WORK"
   echo "$TEST_NAME: $CHECKS_PASSED checks passed, $CHECKS_FAILED failed"
   [ "$CHECKS_FAILED" -eq 0 ] && [ "$CHECKS_PASSED" -gt 0 ]
   exit $?
 }
 
-trap 'stop_server >/dev/null 2>&1; rm -rf "$WORK"' INT TERM
+trap 'stop_server >/dev/null 2>&1; run_cleanups >/dev/null 2>&1; rm -rf "$WORK"' INT TERM
 
 # ---------------------------------------------------------------------------------------------
 # Helpers for the hostile-input, limits, metrics and reload tests (additive; nothing above

@@ -5,14 +5,19 @@
 # wrote) and checks they land on the right sides of 0.5 and agree with libxgboost's
 # probabilities recorded in metrics.json; scores the whole test split in batches and checks the
 # served accuracy equals the one train measured; checks metrics.json is sane
-# (accuracy > 0.9, F1 > 0.5). Builds nothing itself.
+# (accuracy > 0.9, F1 > 0.5). Then `make run`'s path through the registry: the manifest train
+# wrote holds the measured metrics, equals the checked-in examples/fraud-detector/manifest.yaml
+# and passes the built-in gate; scripts/run-example registers and deploys the model into a
+# fresh data directory and serves it (the same answers); run again it registers no duplicate.
+# Builds nothing itself.
 source "$(dirname "$0")/lib.sh"
 
 EXAMPLE="$MMSP_BUILD_DIR/examples/fraud-detector"
 REPO="$EXAMPLE/repository"
 METRICS="$EXAMPLE/metrics.json"
+MANIFEST="$EXAMPLE/manifest.yaml"
 TEST_CSV="$EXAMPLE/data/test.csv"
-for f in "$REPO/fraud-detector/1/model.json" "$REPO/fraud-detector/config.yaml" "$METRICS" \
+for f in "$REPO/fraud-detector/1/model.json" "$REPO/fraud-detector/config.yaml" "$METRICS" "$MANIFEST" \
   "$TEST_CSV" "$EXAMPLE/request-fraud.json" "$EXAMPLE/request-normal.json"; do
   if [ ! -f "$f" ]; then
     echo "$TEST_NAME: $f missing: build the model first (cmake --build BUILD --target fraud-detector-model)" >&2
@@ -109,4 +114,77 @@ req GET /model/info
 expect_status 200 "GET /model/info"
 
 expect_alive "after the test split"
+stop_server
+
+# --- the manifest: train's measured figures, the checked-in copy, the gate ---
+manifest_value() { # manifest_value KEY : the number after "KEY:" in the manifest
+  grep -E "^ +$1: " "$MANIFEST" | head -1 | awk '{print $2}'
+}
+for pair in accuracy:accuracy precision:precision recall:recall f1_score:f1 auc:auc; do
+  key=${pair%%:*} mkey=${pair#*:}
+  want=$(jq -r --arg k "$mkey" '.[$k] | . * 1000000 | round / 1000000' "$METRICS")
+  got=$(manifest_value "$key")
+  if awk -v a="$got" -v b="$want" 'BEGIN { exit !(a != "" && (a - b < 1e-6) && (b - a < 1e-6)) }'; then
+    pass
+  else
+    fail "manifest $key $got, metrics.json says $want"
+  fi
+done
+if cmp -s "$MANIFEST" "$MMSP_SOURCE_DIR/examples/fraud-detector/manifest.yaml"; then
+  pass
+else
+  fail "examples/fraud-detector/manifest.yaml differs from what train wrote ($MANIFEST): copy it over if the model changed on purpose"
+fi
+out=$("$MMSP_BIN" gate "$MANIFEST" 2>&1)
+if [ $? = 0 ]; then pass; else fail "the example manifest fails the built-in gate: $out"; fi
+
+# --- make run's path: scripts/run-example registers, deploys and serves ---
+# run_example : starts scripts/run-example on a free port in the background; sets URL.
+run_example() {
+  SERVER_STARTS=$((SERVER_STARTS + 1))
+  SERVER_LOG="$WORK/server.$SERVER_STARTS.log"
+  MMSP_DATA="$WORK/data" "$MMSP_SOURCE_DIR/scripts/run-example" "$MMSP_BUILD_DIR" 127.0.0.1 0 \
+    >"$WORK/run.$SERVER_STARTS.out" 2>"$SERVER_LOG" &
+  SERVER_PID=$!
+  local port=""
+  for _ in $(seq 1 200); do
+    port=$(grep -o '"msg":"listening on http://127.0.0.1:[0-9]*' "$SERVER_LOG" 2>/dev/null | grep -o '[0-9]*$' | head -1)
+    [ -n "$port" ] && break
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.05
+  done
+  if [ -z "$port" ]; then
+    fail "run-example did not start: $(cat "$WORK/run.$SERVER_STARTS.out" "$SERVER_LOG" | tail -20)"
+    return 1
+  fi
+  URL="http://127.0.0.1:$port"
+  for _ in $(seq 1 200); do
+    req GET /v2/health/ready
+    [ "$STATUS" = 200 ] && break
+    sleep 0.05
+  done
+  expect_status 200 "run-example: ready"
+}
+if run_example; then
+  if grep -q 'registered fraud-detector version 1' "$WORK/run.$SERVER_STARTS.out"; then pass; else fail "first run: $(cat "$WORK/run.$SERVER_STARTS.out")"; fi
+  req POST "$INFER" "@$EXAMPLE/request-fraud.json" "${JSON[@]}"
+  expect_status 200 "registry mode: infer fraud row"
+  expect_json '.model_name' '"fraud-detector"'
+  expect_json '.model_version' '"1"'
+  check "registry mode: fraud row probability equals libxgboost's ($P_FRAUD)" \
+    "(.outputs[0].data[0] - $P_FRAUD) | fabs < 1e-5"
+  req GET /api/v1/deployments/fraud-detector
+  expect_status 200 "the deployment over the API"
+  expect_json '.stable_version' '1'
+  stop_server
+fi
+if run_example; then
+  if grep -q 'version 1 already holds this model' "$WORK/run.$SERVER_STARTS.out"; then pass; else fail "second run: $(cat "$WORK/run.$SERVER_STARTS.out")"; fi
+  req GET /api/v1/models/fraud-detector
+  expect_json '.latest_version' '1'
+  req POST "$INFER" "@$EXAMPLE/request-normal.json" "${JSON[@]}"
+  expect_status 200 "second run: infer normal row"
+  check "second run: normal row probability equals libxgboost's ($P_NORMAL)" \
+    "(.outputs[0].data[0] - $P_NORMAL) | fabs < 1e-5"
+fi
 finish

@@ -24,9 +24,9 @@ run_fail() {
   if grep -q '^mmsp: ' "$WORK/err"; then pass; else fail "$what: no 'mmsp: ...' line on stderr: $(head -c 400 "$WORK/err")"; fi
 }
 
+touch "$WORK/a-file"
 run_fail "missing repository dir" --model-repository "$WORK/does-not-exist"
 if grep -q 'does-not-exist' "$WORK/err"; then pass; else fail "missing repository dir: the message does not name the path: $(head -c 300 "$WORK/err")"; fi
-touch "$WORK/a-file"
 run_fail "repository is a file" --model-repository "$WORK/a-file"
 run_fail "unknown flag" --model-repository "$FIXTURES" --no-such-flag
 run_fail "--port abc" --model-repository "$FIXTURES" --port abc
@@ -35,6 +35,13 @@ run_fail "--max-body-bytes -1" --model-repository "$FIXTURES" --max-body-bytes -
 run_fail "--max-body-bytes x" --model-repository "$FIXTURES" --max-body-bytes x
 run_fail "--idle-timeout -3" --model-repository "$FIXTURES" --idle-timeout -3
 run_fail "--model-repository without a value" --model-repository
+# registry flags (docs/serve.md): an unusable policy, store or data directory stops the start
+printf 'rules: [unclosed\n' >"$WORK/bad-policy.yaml"
+run_fail "--policy that does not parse" --model-repository "$FIXTURES" --data "$WORK/d1" --policy "$WORK/bad-policy.yaml"
+if grep -q 'bad-policy.yaml' "$WORK/err"; then pass; else fail "bad --policy: the message does not name the file: $(head -c 300 "$WORK/err")"; fi
+run_fail "--policy missing" --data "$WORK/d2" --policy "$WORK/no-such-policy.yaml"
+run_fail "--registry unreachable" --data "$WORK/d3" --registry "postgres://mmsp@127.0.0.1:1/mmsp?connect_timeout=5"
+run_fail "--data is a file" --data "$WORK/a-file"
 
 # Port already in use: start one server, start a second on its port.
 start_server --model-repository "$FIXTURES"

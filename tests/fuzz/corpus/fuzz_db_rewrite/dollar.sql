@@ -1,0 +1,1 @@
+CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '?'; END $$; SELECT $x$ ? $x$, ?

@@ -1,0 +1,1 @@
+INSERT INTO t(a, b) VALUES(?, '?') ON CONFLICT (a) DO UPDATE SET b = excluded.b

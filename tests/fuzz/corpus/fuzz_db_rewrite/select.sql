@@ -1,0 +1,1 @@
+SELECT name, version FROM versions WHERE name = ? AND version = ?
