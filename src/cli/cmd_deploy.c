@@ -483,20 +483,6 @@ out:
 
 /* --- history ------------------------------------------------------------------------------- */
 
-/* The model-level event (deployment "": a forced registration, a stage change) of model
- * `name`? Those name the model in their detail. */
-static int is_model_event(const struct reg_event *e, const char *name)
-{
-    if (!e->deployment || *e->deployment || !e->detail)
-        return 0;
-    json_error_t je;
-    json_t *d = json_loads(e->detail, 0, &je);
-    const char *m = json_string_value(json_object_get(d, "model"));
-    int yes = m && strcmp(m, name) == 0;
-    json_decref(d);
-    return yes;
-}
-
 /*
  * Local history of NAME: the events of deployment NAME (in `env`, or all environments) and,
  * without --env, the model-level events of the model called NAME (registered with --force,
@@ -505,31 +491,19 @@ static int is_model_event(const struct reg_event *e, const char *name)
 static int local_history(struct regcli *c, const char *name, const char *env, json_t **out)
 {
     char err[REGCLI_ERR_MAX];
-    struct reg_event *dep = NULL, *mod = NULL;
-    size_t n_dep = 0, n_mod = 0;
+    struct reg_event *dep = NULL;
+    size_t n_dep = 0;
     json_t *events = NULL;
     int rc = 0;
     *out = NULL;
-    mmsp_err e = registry_history(c->reg, name, env, &dep, &n_dep, err, sizeof err);
-    if (!e && !env)
-        e = registry_history(c->reg, "", NULL, &mod, &n_mod, err, sizeof err);
+    mmsp_err e = registry_history_named(c->reg, name, env, &dep, &n_dep, err, sizeof err);
     if (e) {
         rc = regcli_fail(c, e, err);
         goto out;
     }
     events = json_array();
-    size_t i = 0, k = 0;
-    while (events && (i < n_dep || k < n_mod)) {
-        if (k < n_mod && !is_model_event(&mod[k], name)) {
-            k++;
-            continue;
-        }
-        const struct reg_event *next;
-        if (k >= n_mod || (i < n_dep && dep[i].id < mod[k].id))
-            next = &dep[i++];
-        else
-            next = &mod[k++];
-        if (json_array_append_new(events, reg_event_json(next))) {
+    for (size_t i = 0; events && i < n_dep; i++) {
+        if (json_array_append_new(events, reg_event_json(&dep[i]))) {
             json_decref(events);
             events = NULL;
         }
@@ -554,7 +528,6 @@ static int local_history(struct regcli *c, const char *name, const char *env, js
 out:
     json_decref(events);
     reg_event_list_free(dep, n_dep);
-    reg_event_list_free(mod, n_mod);
     return rc;
 }
 

@@ -753,7 +753,7 @@ static mmsp_err on_history(struct http_request *req, struct http_response *res, 
     struct reg_event *e = NULL;
     size_t n = 0;
     char err[MMSP_ERRMSG_MAX] = "";
-    mmsp_err rc = registry_history(api->reg, name, env, &e, &n, err, sizeof err);
+    mmsp_err rc = registry_history_named(api->reg, name, env, &e, &n, err, sizeof err);
     if (rc)
         return store_fail(res, rc, err);
     if (n == 0) {

@@ -290,6 +290,12 @@ mmsp_err registry_history(struct registry *r, const char *deployment, const char
                           struct reg_event **out, size_t *n, char *err, size_t errlen);
 void reg_event_list_free(struct reg_event *e, size_t n);
 
+/* What `mmsp history NAME` shows: the events of deployment NAME (in `environment`, or all)
+ * and, when environment is NULL, the model-level events (deployment "": forced
+ * registrations, stage changes) of the model called NAME, merged oldest first. */
+mmsp_err registry_history_named(struct registry *r, const char *name, const char *environment,
+                                struct reg_event **out, size_t *n, char *err, size_t errlen);
+
 /* A number that changes whenever any deployment changes (servers poll it to follow). */
 mmsp_err registry_deployments_generation(struct registry *r, int64_t *out, char *err,
                                          size_t errlen);

@@ -250,7 +250,11 @@ expect_json '[.events[] | select(.environment != "production")] | length' '0'
 expect_json '.events[0].who' '"ana"'
 expect_json '[.events[].id] | . == sort' 'true'
 req GET /api/v1/deployments/fraud/history
-expect_json '[.events[].environment] | unique' '["production","staging"]'
+# without an environment: both environments, plus the model-level events of model "fraud"
+# (its forced registration), merged oldest first
+expect_json '[.events[].environment] | unique' '["","production","staging"]'
+expect_json '[.events[] | select(.deployment == "") | .action] | unique' '["register","stage"]'
+expect_json '[.events[].id] | . == sort' 'true'
 req GET /api/v1/deployments/nope/history
 expect_error 404 "history of an unknown deployment"
 req DELETE /api/v1/models/fraud/versions/1
