@@ -32,6 +32,7 @@ static void usage_deploy(FILE *out)
     fprintf(out,
             "usage: mmsp deploy NAME --model M (--version V | --alias A) [options]\n"
             "       mmsp deploy NAME --canary PERCENT [--env E] [options]\n"
+            "       mmsp deploy NAME --cohort-header H [--env E] [options]\n"
             "\n"
             "Creates or changes deployment NAME in one environment, and records the change\n"
             "in its history. Without --canary the version takes all traffic at once (it\n"
@@ -52,6 +53,9 @@ static void usage_deploy(FILE *out)
             "  --shadow           deploy as the shadow version (mirrored traffic)\n"
             "  --force            allow a version whose gate status is not_evaluated\n"
             "  --reason TEXT      why (recorded in the history)\n"
+            "  --cohort-header H  the request header whose value keeps a user on one variant\n"
+            "                     at the gateway (default X-User-Id; \"\" resets it); alone,\n"
+            "                     it changes only that\n"
             "\n"
             "examples:\n"
             "  mmsp deploy fraud --model fraud-detector --version 3\n"
@@ -291,13 +295,18 @@ int cmd_deploy(int argc, char **argv)
 {
     struct regcli c;
     const char *model = NULL, *version_s = NULL, *alias = NULL, *env = NULL, *canary_s = NULL,
-               *reason = NULL;
+               *reason = NULL, *cohort = NULL;
     int shadow = 0, force = 0;
     const struct regcli_opt opts[] = {
-        {"--model", REGCLI_STRING, &model},     {"--version", REGCLI_STRING, &version_s},
-        {"--alias", REGCLI_STRING, &alias},     {"--env", REGCLI_STRING, &env},
-        {"--canary", REGCLI_STRING, &canary_s}, {"--shadow", REGCLI_FLAG, &shadow},
-        {"--force", REGCLI_FLAG, &force},       {"--reason", REGCLI_STRING, &reason},
+        {"--model", REGCLI_STRING, &model},
+        {"--version", REGCLI_STRING, &version_s},
+        {"--alias", REGCLI_STRING, &alias},
+        {"--env", REGCLI_STRING, &env},
+        {"--canary", REGCLI_STRING, &canary_s},
+        {"--shadow", REGCLI_FLAG, &shadow},
+        {"--force", REGCLI_FLAG, &force},
+        {"--reason", REGCLI_STRING, &reason},
+        {"--cohort-header", REGCLI_STRING, &cohort},
     };
     const char *pos[REGCLI_MAX_POS];
     size_t n_pos;
@@ -321,7 +330,7 @@ int cmd_deploy(int argc, char **argv)
         return regcli_usage_error(&c, "--version and --alias need --model");
     if (model && !version_s && !alias)
         return regcli_usage_error(&c, "--model needs --version or --alias");
-    if (!model && !canary_s)
+    if (!model && !canary_s && !cohort)
         return regcli_usage_error(&c, "nothing to deploy: give --model with --version or "
                                       "--alias, or --canary PERCENT to change the weight");
     if (shadow && canary_s)
@@ -344,7 +353,8 @@ int cmd_deploy(int argc, char **argv)
                                         .shadow = shadow,
                                         .force = force,
                                         .who = c.user,
-                                        .reason = reason};
+                                        .reason = reason,
+                                        .cohort_header = cohort};
         struct reg_deployment d = {0};
         mmsp_err e = registry_deploy(c.reg, &rq, &d, err, sizeof err);
         if (e) {
@@ -369,6 +379,8 @@ int cmd_deploy(int argc, char **argv)
             json_object_set_new(body, "force", json_boolean(force));
             if (reason)
                 json_object_set_new(body, "reason", json_string(reason));
+            if (cohort)
+                json_object_set_new(body, "cohort_header", json_string(cohort));
         }
         rc = remote_deployment(&c, pos[0], NULL, body, &doc);
         json_decref(body);

@@ -66,6 +66,18 @@ static void usage(FILE *out)
             "  --threads N             HTTP event-loop threads (default: number of cores)\n"
             "  --idle-timeout SECONDS  close idle or slow connections after this (default 30)\n"
             "  --max-connections N     concurrent connections (default 1024)\n"
+            "  --roles LIST            comma-separated roles of this process: gateway,\n"
+            "                          inference, registry (default: all three). gateway\n"
+            "                          alone needs --inference-url and a registry (--data\n"
+            "                          or --registry) for the deployments\n"
+            "  --inference-url URL[,URL...]\n"
+            "                          the gateway calls these inference roles (Open\n"
+            "                          Inference Protocol v2, round-robin, a failed replica\n"
+            "                          is skipped and retried after a back-off) instead of\n"
+            "                          the models of this process\n"
+            "  --prediction-log DIR    gateway: rotating JSON-lines log of every /predict\n"
+            "                          (default DATA/predictions when a registry is open;\n"
+            "                          'off' disables it)\n"
             "  --log-level LEVEL       debug|info|warn|error|off (default info)\n"
             "  --help                  this text\n"
             "\n"
@@ -100,6 +112,54 @@ static void usage(FILE *out)
             "2 usage error. See docs/serve.md.\n");
 }
 
+#define MAX_INFERENCE_URLS 64
+
+/* "gateway,inference,registry" -> SERVE_ROLE_* bits; 0 on a bad list (reported). */
+static unsigned parse_roles(const char *flag, const char *s)
+{
+    unsigned roles = 0;
+    const char *p = s;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        if (n == 7 && strncmp(p, "gateway", n) == 0)
+            roles |= SERVE_ROLE_GATEWAY;
+        else if (n == 9 && strncmp(p, "inference", n) == 0)
+            roles |= SERVE_ROLE_INFERENCE;
+        else if (n == 8 && strncmp(p, "registry", n) == 0)
+            roles |= SERVE_ROLE_REGISTRY;
+        else {
+            cli_error(flag, "unknown role '%.*s' (gateway, inference, registry)", (int)n, p);
+            return 0;
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    if (!roles)
+        cli_error(flag, "expects a list of roles (gateway, inference, registry)");
+    return roles;
+}
+
+/* Splits "URL[,URL...]" (s is modified) into urls; returns the count, 0 on error. */
+static size_t parse_urls(const char *flag, char *s, const char **urls, size_t max)
+{
+    size_t n = 0;
+    for (char *save = NULL, *u = strtok_r(s, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
+        if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0) {
+            cli_error(flag, "'%s' is not an http:// or https:// URL", u);
+            return 0;
+        }
+        if (n == max) {
+            cli_error(flag, "more than %zu URLs", max);
+            return 0;
+        }
+        urls[n++] = u;
+    }
+    if (!n)
+        cli_error(flag, "expects URL[,URL...]");
+    return n;
+}
+
 /* Parses a decimal in [min, max]; returns 0 on success. */
 static int parse_num(const char *flag, const char *s, unsigned long long min,
                      unsigned long long max, unsigned long long *out)
@@ -127,7 +187,9 @@ int cmd_serve(int argc, char **argv)
                               .idle_timeout_s = 30,
                               .max_connections = 1024};
     unsigned long long v;
-    const char *data_dir = NULL, *registry_url = NULL;
+    const char *data_dir = NULL, *registry_url = NULL, *prediction_log = NULL;
+    const char *urls[MAX_INFERENCE_URLS];
+    static char urls_arg[8192]; /* --inference-url, split in place; urls point into it */
     for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -155,6 +217,20 @@ int cmd_serve(int argc, char **argv)
             o.host = val;
         } else if (strcmp(a, "--default-model") == 0) {
             o.default_model = val;
+        } else if (strcmp(a, "--roles") == 0) {
+            if (!(o.roles = parse_roles(a, val)))
+                return EXIT_USAGE;
+        } else if (strcmp(a, "--inference-url") == 0) {
+            if (strlen(val) >= sizeof urls_arg) {
+                cli_error(a, "longer than %zu bytes", sizeof urls_arg - 1);
+                return EXIT_USAGE;
+            }
+            snprintf(urls_arg, sizeof urls_arg, "%s", val);
+            if (!(o.n_inference_urls = parse_urls(a, urls_arg, urls, MAX_INFERENCE_URLS)))
+                return EXIT_USAGE;
+            o.inference_urls = urls;
+        } else if (strcmp(a, "--prediction-log") == 0) {
+            prediction_log = val;
         } else if (strcmp(a, "--serving-dir") == 0) {
             o.serving_dir = val;
         } else if (strcmp(a, "--poll-ms") == 0) {
@@ -194,6 +270,19 @@ int cmd_serve(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    unsigned roles = o.roles ? o.roles : SERVE_ROLE_ALL;
+    if (o.n_inference_urls && !(roles & SERVE_ROLE_GATEWAY)) {
+        cli_error("--inference-url", "only the gateway role calls inference roles");
+        return EXIT_USAGE;
+    }
+    if ((roles & SERVE_ROLE_GATEWAY) && !(roles & SERVE_ROLE_INFERENCE) && !o.n_inference_urls) {
+        cli_error("--roles", "the gateway role without the inference role needs --inference-url");
+        return EXIT_USAGE;
+    }
+    if (!(roles & SERVE_ROLE_INFERENCE) && o.model_repository) {
+        cli_error("--model-repository", "needs the inference role");
+        return EXIT_USAGE;
+    }
     if (!o.admin_token)
         o.admin_token = getenv("MMSP_ADMIN_TOKEN");
     if (o.admin_token && !*o.admin_token)
@@ -232,6 +321,17 @@ int cmd_serve(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+
+    /* The prediction log: --prediction-log DIR, else DATA/predictions once a registry is open. */
+    char default_log[4096];
+    if (prediction_log && strcmp(prediction_log, "off") == 0) {
+        prediction_log = NULL;
+    } else if (!prediction_log && reg && (roles & SERVE_ROLE_GATEWAY)) {
+        snprintf(default_log, sizeof default_log, "%s/predictions",
+                 data_dir ? data_dir : "./mmsp-data");
+        prediction_log = default_log;
+    }
+    o.prediction_log_dir = prediction_log;
 
     struct serve_server *s = NULL;
     mmsp_err rc = serve_server_start(&o, &s, err, sizeof err);

@@ -22,6 +22,8 @@ int cmd_rollback(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_deployments(int argc, char **argv);
 int cmd_registry(int argc, char **argv);
+/* `mmsp canary watch` (cmd_canary.c): 0 promoted, 1 rolled back or failed, 2 usage. */
+int cmd_canary(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 /* Prints "mmsp: <subject>: <message>" on stderr. */

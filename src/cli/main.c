@@ -25,6 +25,7 @@ static const struct command commands[] = {
     {"rollback", cmd_rollback, "remove a canary or go back to an earlier stable version"},
     {"history", cmd_history, "the change history of a deployment"},
     {"deployments", cmd_deployments, "list the deployments"},
+    {"canary", cmd_canary, "step a canary by its metrics, then promote or roll back"},
     {"registry", cmd_registry, "check the store's integrity (registry check)"},
     {"version", cmd_version, "print the version"},
 };

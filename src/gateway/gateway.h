@@ -15,7 +15,10 @@
  *                                                   (result = agree | disagree | error)
  *   mmsp_gateway_shadow_abs_diff{deployment,environment}                          histogram
  *   mmsp_prediction_log_records_total / mmsp_prediction_log_dropped_total          counters
- *   mmsp_gateway_alerts_total{action}                    counter (rollback|resolved|duplicate|ignored)
+ *   mmsp_gateway_alerts_total{action}                 counter (rollback|resolved|duplicate|ignored)
+ *   mmsp_gateway_canary_fallbacks_total{deployment,environment}   counter (canary not loaded:
+ *                                                   the request went to stable)
+ *   mmsp_gateway_shadow_dropped_total{deployment,environment}     counter (shadow queue full)
  * variant is "stable" or "canary"; version is the registry version number as text.
  */
 #ifndef MMSP_GATEWAY_H
@@ -27,6 +30,8 @@
 #include "mmsp/error.h"
 #include "mmsp/tensor.h"
 
+struct http_request;
+struct http_response;
 struct http_router;
 struct metrics_registry;
 struct registry;
@@ -82,16 +87,20 @@ mmsp_err gateway_backend_remote(const struct gateway_remote_options *o,
 struct predlog;
 
 struct gateway_options {
-    struct registry *registry;         /* borrowed: deployments, events, rollback */
-    struct gateway_backend *backend;   /* owned by the gateway from gateway_new on */
-    struct metrics_registry *metrics;  /* borrowed */
-    const char *admin_token;           /* POST /alerts needs "Authorization: Bearer" it when
-                                          set (alertmanager.yml http_config.authorization) */
-    unsigned timeout_ms;               /* per inference request; default 2000 */
-    unsigned poll_ms;                  /* deployments re-read; default 250 */
-    const char *prediction_log_dir;    /* NULL = no log; else rotating files here */
-    size_t prediction_log_max_bytes;   /* rotate after; default 64 MiB */
-    size_t prediction_log_queue;       /* records queued before dropping; default 65536 */
+    struct registry *registry;        /* borrowed: deployments, events, rollback */
+    struct gateway_backend *backend;  /* owned by the gateway from gateway_new on */
+    struct metrics_registry *metrics; /* borrowed */
+    const char *admin_token;          /* POST /alerts needs "Authorization: Bearer" it when
+                                         set (alertmanager.yml http_config.authorization) */
+    unsigned timeout_ms;              /* per inference request; default 2000 */
+    unsigned poll_ms;                 /* deployments re-read; default 250 */
+    const char *prediction_log_dir;   /* NULL = no log; else rotating files here */
+    size_t prediction_log_max_bytes;  /* rotate after; default 64 MiB */
+    size_t prediction_log_queue;      /* records queued before dropping; default 65536 */
+    /* Where a POST /predict body without "deployment" goes (the inference role's simple API
+     * for its default model); NULL = such a body is a 400. */
+    mmsp_err (*fallback_predict)(struct http_request *req, struct http_response *res, void *ctx);
+    void *fallback_ctx;
 };
 
 struct gateway;

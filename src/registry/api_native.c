@@ -671,6 +671,7 @@ static mmsp_err on_deploy(struct http_request *req, struct http_response *res, v
         (rc = get_str(res, body, "alias", &r.alias)) ||
         (rc = get_str(res, body, "environment", &r.environment)) ||
         (rc = get_str(res, body, "reason", &r.reason)) ||
+        (rc = get_str(res, body, "cohort_header", &r.cohort_header)) ||
         (rc = get_bool(res, body, "shadow", &r.shadow)) ||
         (rc = get_bool(res, body, "force", &r.force)) ||
         (rc = get_int(res, body, "version", 1, INT64_MAX, &r.version, &present)) ||

@@ -467,6 +467,7 @@ void reg_deployment_free(struct reg_deployment *d)
     free(d->environment);
     free(d->model);
     free(d->state);
+    free(d->cohort_header);
     memset(d, 0, sizeof *d);
 }
 

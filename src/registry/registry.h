@@ -99,6 +99,8 @@ struct reg_deployment {
     char *state;            /* "active" | "canary" | "rolled_back" */
     int64_t created_ms, updated_ms;
     int64_t generation; /* bumped by every change of this deployment */
+    /* The gateway's sticky-cohort request header; NULL = "X-User-Id". */
+    char *cohort_header;
 };
 
 struct reg_event {
@@ -252,6 +254,10 @@ struct reg_deploy_request {
     int shadow; /* 1: shadow version := version (stable unchanged) */
     int force;  /* allow a version whose gate_status is "not_evaluated" into production */
     const char *who, *reason;
+    /* The gateway's sticky-cohort header (a header name); NULL = unchanged, "" = back to
+     * the default X-User-Id. A change alone is a change of the deployment (event
+     * "cohort_header", new generation). */
+    const char *cohort_header;
 };
 
 /*
@@ -273,6 +279,16 @@ mmsp_err registry_promote(struct registry *r, const char *name, const char *envi
 mmsp_err registry_rollback(struct registry *r, const char *name, const char *environment,
                            int64_t to_version, const char *who, const char *reason,
                            struct reg_deployment *out, char *err, size_t errlen);
+/* As registry_promote / registry_rollback; the members of `extra` (a JSON object, borrowed;
+ * NULL = none) are added to the event's detail beside model/from/to/reason (which win on a
+ * clash): the canary controller records its figures, the alert webhook the alert. */
+mmsp_err registry_promote_ex(struct registry *r, const char *name, const char *environment,
+                             const char *who, const char *reason, const json_t *extra,
+                             struct reg_deployment *out, char *err, size_t errlen);
+mmsp_err registry_rollback_ex(struct registry *r, const char *name, const char *environment,
+                              int64_t to_version, const char *who, const char *reason,
+                              const json_t *extra, struct reg_deployment *out, char *err,
+                              size_t errlen);
 mmsp_err registry_deployment_get(struct registry *r, const char *name, const char *environment,
                                  struct reg_deployment *out, char *err, size_t errlen);
 /* Every deployment, sorted by (name, environment). */
@@ -319,7 +335,8 @@ mmsp_err registry_check(struct registry *r, char *err, size_t errlen);
  *              "manifest":text|null}
  * deployment: {"name","environment","model","stable_version","canary_version",
  *              "canary_weight","shadow_version","state","created_ms","updated_ms",
- *              "generation"} (absent versions are null)
+ *              "generation","cohort_header"} (absent versions are null; cohort_header
+ *              "X-User-Id" when not set)
  * event:      {"id","deployment","environment","at_ms","at" (RFC 3339),"who","action",
  *              "detail":{...}} */
 json_t *reg_model_json(const struct reg_model *m);

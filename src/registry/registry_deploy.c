@@ -18,10 +18,28 @@
 #define DEPLOYMENT_COLUMNS                                                                         \
     "name, environment, model, stable_version, canary_version, canary_weight, shadow_version,"     \
     " state, created_ms, updated_ms, generation"
+/* Reads add the columns of later migrations (2: cohort_header). */
+#define DEPLOYMENT_SELECT DEPLOYMENT_COLUMNS ", cohort_header"
 
 static mmsp_err nomem(char *err, size_t errlen)
 {
     return reg_fail(err, errlen, MMSP_E_NOMEM, "out of memory");
+}
+
+/* A request header name (RFC 9110 token), 1..64 bytes; "" resets to the default. */
+static mmsp_err check_header_name(const char *h, char *err, size_t errlen)
+{
+    size_t n = strlen(h);
+    if (n > 64)
+        return reg_fail(err, errlen, MMSP_E_INVALID, "cohort header name longer than 64 bytes");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)h[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              strchr("!#$%&'*+-.^_`|~", c)))
+            return reg_fail(err, errlen, MMSP_E_INVALID,
+                            "cohort header '%.64s' is not a valid header name", h);
+    }
+    return MMSP_OK;
 }
 
 static mmsp_err check_env(const char *env, char *err, size_t errlen)
@@ -49,6 +67,11 @@ static mmsp_err deployment_from_row(const struct db_rows *rows, size_t i, struct
     d->created_ms = reg_cell_i64(db_cell(rows, i, 8));
     d->updated_ms = reg_cell_i64(db_cell(rows, i, 9));
     d->generation = reg_cell_i64(db_cell(rows, i, 10));
+    const char *cohort = db_cell(rows, i, 11);
+    if (cohort && *cohort && !(d->cohort_header = reg_strdup(cohort))) {
+        reg_deployment_free(d);
+        return nomem(err, errlen);
+    }
     if (!d->name || !d->environment || !d->model || !d->state) {
         reg_deployment_free(d);
         return nomem(err, errlen);
@@ -65,7 +88,7 @@ static mmsp_err load_deployment(struct registry *r, const char *name, const char
     *found = 0;
     memset(out, 0, sizeof *out);
     mmsp_err rc = db_query(
-        r->db, "SELECT " DEPLOYMENT_COLUMNS " FROM deployments WHERE name = ? AND environment = ?",
+        r->db, "SELECT " DEPLOYMENT_SELECT " FROM deployments WHERE name = ? AND environment = ?",
         p, 2, &rows, err, errlen);
     if (rc == MMSP_OK && rows.n_rows) {
         rc = deployment_from_row(&rows, 0, out, err, errlen);
@@ -125,7 +148,8 @@ static int dstate_equal(const struct dstate *a, const struct dstate *b)
  */
 static mmsp_err save(struct registry *r, const char *name, const char *env, const char *model,
                      const struct dstate *from, const struct dstate *to, const char *action,
-                     const char *who, const char *reason, char *err, size_t errlen)
+                     const char *who, const char *reason, const json_t *extra, char *err,
+                     size_t errlen)
 {
     mmsp_err rc;
     struct db_rows rows = {0};
@@ -166,6 +190,10 @@ static mmsp_err save(struct registry *r, const char *name, const char *env, cons
         goto out;
     detail = json_pack("{s:s, s:o, s:o, s:s?}", "model", model, "from", dstate_json(from), "to",
                        dstate_json(to), "reason", reason && *reason ? reason : NULL);
+    if (detail && extra && json_object_update_missing(detail, (json_t *)extra)) {
+        json_decref(detail);
+        detail = NULL;
+    }
     text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
     if (!text) {
         rc = nomem(err, errlen);
@@ -258,7 +286,8 @@ mmsp_err registry_deploy(struct registry *r, const struct reg_deploy_request *re
         (req->model && (rc = reg_check_name(req->model, "model name", err, errlen))) ||
         (req->alias && (rc = reg_check_name(req->alias, "alias", err, errlen))) ||
         (rc = reg_check_text(req->reason, REG_TEXT_MAX, "reason", err, errlen)) ||
-        (rc = reg_check_text(req->who, REG_NAME_MAX, "who", err, errlen)))
+        (rc = reg_check_text(req->who, REG_NAME_MAX, "who", err, errlen)) ||
+        (req->cohort_header && (rc = check_header_name(req->cohort_header, err, errlen))))
         return rc;
     if (req->canary < -1 || req->canary > 100)
         return reg_fail(err, errlen, MMSP_E_INVALID, "canary weight must be 0..100, got %d",
@@ -332,6 +361,8 @@ mmsp_err registry_deploy(struct registry *r, const struct reg_deploy_request *re
         if (to.shadow == to.canary)
             to.shadow = 0;
         action = "canary";
+    } else if (version == 0 && exists && req->cohort_header) {
+        action = "cohort_header"; /* only the cohort header changes */
     } else {
         if (version == 0) {
             rc = reg_fail(err, errlen, MMSP_E_INVALID, "a version or an alias is required");
@@ -345,14 +376,26 @@ mmsp_err registry_deploy(struct registry *r, const struct reg_deploy_request *re
         action = "deploy";
     }
     to.state = to.canary ? "canary" : "active";
-    if (exists && dstate_equal(&from, &to)) {
+    int cohort_change = req->cohort_header &&
+                        strcmp(req->cohort_header, cur.cohort_header ? cur.cohort_header : "");
+    if (exists && dstate_equal(&from, &to) && !cohort_change) {
         /* Nothing changes: no event, no new generation (deploys are idempotent). */
         db_rollback(r->db);
         rc = reload(r, req->name, env, out, err, errlen);
         goto out;
     }
+    json_t *extra = cohort_change ? json_pack("{s:s}", "cohort_header", req->cohort_header) : NULL;
+    if (exists && dstate_equal(&from, &to))
+        action = "cohort_header";
     rc = save(r, req->name, env, model, exists ? &from : NULL, &to, action, reg_who(r, req->who),
-              req->reason, err, errlen);
+              req->reason, extra, err, errlen);
+    json_decref(extra);
+    if (!rc && cohort_change) {
+        const char *p[3] = {*req->cohort_header ? req->cohort_header : NULL, req->name, env};
+        rc = db_exec(r->db,
+                     "UPDATE deployments SET cohort_header = ? WHERE name = ? AND environment = ?",
+                     p, 3, NULL, err, errlen);
+    }
     if (rc)
         goto out;
     rc = db_commit(r->db, err, errlen);
@@ -371,6 +414,13 @@ out:
 mmsp_err registry_promote(struct registry *r, const char *name, const char *environment,
                           const char *who, const char *reason, struct reg_deployment *out,
                           char *err, size_t errlen)
+{
+    return registry_promote_ex(r, name, environment, who, reason, NULL, out, err, errlen);
+}
+
+mmsp_err registry_promote_ex(struct registry *r, const char *name, const char *environment,
+                             const char *who, const char *reason, const json_t *extra,
+                             struct reg_deployment *out, char *err, size_t errlen)
 {
     mmsp_err rc;
     struct reg_deployment cur = {0};
@@ -407,7 +457,8 @@ mmsp_err registry_promote(struct registry *r, const char *name, const char *envi
     if (to.shadow == to.stable)
         to.shadow = 0;
     to.state = "active";
-    rc = save(r, name, env, cur.model, &from, &to, "promote", reg_who(r, who), reason, err, errlen);
+    rc = save(r, name, env, cur.model, &from, &to, "promote", reg_who(r, who), reason, extra, err,
+              errlen);
     if (rc)
         goto out;
     rc = db_commit(r->db, err, errlen);
@@ -486,6 +537,15 @@ mmsp_err registry_rollback(struct registry *r, const char *name, const char *env
                            int64_t to_version, const char *who, const char *reason,
                            struct reg_deployment *out, char *err, size_t errlen)
 {
+    return registry_rollback_ex(r, name, environment, to_version, who, reason, NULL, out, err,
+                                errlen);
+}
+
+mmsp_err registry_rollback_ex(struct registry *r, const char *name, const char *environment,
+                              int64_t to_version, const char *who, const char *reason,
+                              const json_t *extra, struct reg_deployment *out, char *err,
+                              size_t errlen)
+{
     mmsp_err rc;
     struct reg_deployment cur = {0};
     int exists = 0;
@@ -547,8 +607,8 @@ mmsp_err registry_rollback(struct registry *r, const char *name, const char *env
         if (rc)
             goto out;
     }
-    rc =
-        save(r, name, env, cur.model, &from, &to, "rollback", reg_who(r, who), reason, err, errlen);
+    rc = save(r, name, env, cur.model, &from, &to, "rollback", reg_who(r, who), reason, extra, err,
+              errlen);
     if (rc)
         goto out;
     rc = db_commit(r->db, err, errlen);
@@ -589,9 +649,8 @@ mmsp_err registry_deployment_list(struct registry *r, struct reg_deployment **ou
     *out = NULL;
     *n = 0;
     reg_lock(r);
-    rc =
-        db_query(r->db, "SELECT " DEPLOYMENT_COLUMNS " FROM deployments ORDER BY name, environment",
-                 NULL, 0, &rows, err, errlen);
+    rc = db_query(r->db, "SELECT " DEPLOYMENT_SELECT " FROM deployments ORDER BY name, environment",
+                  NULL, 0, &rows, err, errlen);
     reg_unlock(r);
     if (rc)
         goto out;

@@ -155,7 +155,8 @@ json_t *reg_deployment_json(const struct reg_deployment *d)
         put(o, "state", str_or_null(d->state)) &&
         put(o, "created_ms", json_integer(d->created_ms)) &&
         put(o, "updated_ms", json_integer(d->updated_ms)) &&
-        put(o, "generation", json_integer(d->generation)))
+        put(o, "generation", json_integer(d->generation)) &&
+        put(o, "cohort_header", json_string(d->cohort_header ? d->cohort_header : "X-User-Id")))
         return o;
 fail:
     json_decref(o);

@@ -125,6 +125,11 @@ const struct db_migration registry_migrations[] = {
         .sqlite_sql = SCHEMA_V1("TEXT") SQLITE_EVENTS_GUARD,
         .postgres_sql = SCHEMA_V1("TEXT COLLATE \"C\"") POSTGRES_EVENTS_GUARD,
     },
+    {
+        /* The gateway's sticky-cohort request header per deployment (NULL = X-User-Id). */
+        .version = 2,
+        .sql = "ALTER TABLE deployments ADD COLUMN cohort_header TEXT;",
+    },
 };
 
 const size_t registry_n_migrations = sizeof registry_migrations / sizeof registry_migrations[0];

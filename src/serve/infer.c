@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/json.h"
+#include "serve/fault.h"
 #include "serve/serve_internal.h"
 
 mmsp_err serve_input_error(mmsp_err rc)
@@ -247,6 +248,10 @@ mmsp_err serve_call_run(struct http_request *req, struct http_response *res,
         call->batch = 0;
         return serve_call_end(req, call, rc);
     }
+    /* test builds only (serve/fault.h): a chosen version fails or answers slowly */
+    rc = serve_fault_apply(v->model_name, v->version, res->err, sizeof res->err);
+    if (rc)
+        return serve_call_end(req, call, rc);
     if (v->batcher)
         return defer(req, res, call, inputs);
     uint64_t t1 = http_now_ns();

@@ -32,6 +32,20 @@ struct serve_options {
     unsigned threads;          /* 0 = number of cores */
     unsigned idle_timeout_s;   /* default 30 */
     unsigned max_connections;  /* default 1024 */
+    /* Roles (docs/gateway.md "Remote inference"): SERVE_ROLE_* bits; 0 = all. Without the
+     * inference role there is no model manager and no follower; the gateway role then needs
+     * inference_urls (remote back end) and a registry (deployments). */
+    unsigned roles;
+    const char *const *inference_urls; /* borrowed; n of them; gateway over remote roles */
+    size_t n_inference_urls;
+    const char *prediction_log_dir; /* gateway role: rotating prediction log here; NULL = none */
+};
+
+enum serve_role {
+    SERVE_ROLE_GATEWAY = 1,
+    SERVE_ROLE_INFERENCE = 2,
+    SERVE_ROLE_REGISTRY = 4,
+    SERVE_ROLE_ALL = 7,
 };
 
 struct serve_server;

@@ -28,6 +28,7 @@ struct serve_server {
     struct serve_follow *follow; /* registry mode: the deployment follower (serve/follow.h) */
     struct metric_family *deployment_generation; /* registry mode */
     struct registry_api *registry_api; /* the registry APIs when o.registry is set (owned) */
+    struct gateway *gateway; /* POST /predict for deployments when o.registry is set (owned) */
     struct http_router *router;
     struct http_server *http;
 };
@@ -36,6 +37,9 @@ struct serve_server {
 mmsp_err serve_v2_register(struct serve_server *s, struct http_router *r);
 mmsp_err serve_v1_register(struct serve_server *s, struct http_router *r);
 mmsp_err serve_simple_register(struct serve_server *s, struct http_router *r);
+/* The simple API's POST /predict for the default model (ctx: the server); the gateway hands
+ * it bodies without "deployment". */
+mmsp_err serve_simple_predict(struct http_request *req, struct http_response *res, void *ctx);
 
 /*
  * Takes a reference on the version a request names: path params "name" and optional "version"

@@ -15,6 +15,7 @@
 
 #include "common/log.h"
 #include "registry/api.h"
+#include "gateway/gateway.h"
 #include "serve/follow.h"
 #include "serve/serve_internal.h"
 
@@ -23,6 +24,15 @@ static mmsp_err on_metrics(struct http_request *req, struct http_response *res, 
     struct serve_server *s = ctx;
     res->content_type = "text/plain; version=0.0.4";
     return metrics_render(s->reg, &res->body);
+}
+
+/* Liveness and readiness of a server without the inference role (gateway / registry only):
+ * up once it listens. */
+static mmsp_err on_health(struct http_request *req, struct http_response *res, void *ctx)
+{
+    (void)ctx;
+    return buf_append_str(&res->body,
+                          strstr(req->path, "/live") ? "{\"live\":true}" : "{\"ready\":true}");
 }
 
 /* Counts every response in mmsp_http_requests_total{code}; the series of a code is looked
@@ -115,6 +125,7 @@ void serve_server_stop(struct serve_server *s)
         serve_repo_drain(s->repo);
     http_server_stop(s->http);
     registry_api_free(s->registry_api); /* no request uses it once the server stopped */
+    gateway_free(s->gateway);           /* before the model manager its back end borrows */
     serve_follow_stop(s->follow);       /* after the HTTP server: the registry API wakes it */
     http_router_free(s->router);
     serve_repo_free(s->repo);
@@ -159,6 +170,46 @@ out:
     return rc;
 }
 
+/* A change through the registry API: the follower and the gateway look at it at once. */
+static void on_registry_change(void *ctx)
+{
+    struct serve_server *s = ctx;
+    serve_follow_wake(s->follow);
+    gateway_wake(s->gateway);
+}
+
+/* The gateway's POST /predict over the in-process back end; bodies without "deployment" go
+ * to the simple API. */
+static mmsp_err start_gateway(struct serve_server *s, char *err, size_t errlen)
+{
+    struct gateway_backend *be = NULL;
+    mmsp_err rc;
+    if (s->o.n_inference_urls) {
+        /* --inference-url: the gateway calls remote inference roles (gateway/remote.c). */
+        struct gateway_remote_options ro = {.urls = s->o.inference_urls,
+                                            .n_urls = s->o.n_inference_urls};
+        rc = gateway_backend_remote(&ro, &be, err, errlen);
+    } else if (s->repo) {
+        rc = gateway_backend_local(s->repo, &be);
+    } else {
+        snprintf(err, errlen, "the gateway role without the inference role needs --inference-url");
+        rc = MMSP_E_INVALID;
+    }
+    if (rc)
+        return rc;
+    struct gateway_options go = {
+        .registry = s->o.registry,
+        .backend = be,
+        .metrics = s->reg,
+        .admin_token = s->o.admin_token,
+        .poll_ms = s->o.poll_ms,
+        .fallback_predict = s->repo ? serve_simple_predict : NULL,
+        .fallback_ctx = s,
+        .prediction_log_dir = s->o.prediction_log_dir,
+    };
+    return gateway_new(&go, &s->gateway, err, errlen);
+}
+
 mmsp_err serve_server_start(const struct serve_options *o, struct serve_server **out, char *err,
                             size_t errlen)
 {
@@ -169,8 +220,17 @@ mmsp_err serve_server_start(const struct serve_options *o, struct serve_server *
         return MMSP_E_NOMEM;
     s->o = *o;
     errno = 0;
+    unsigned roles = o->roles ? o->roles : SERVE_ROLE_ALL;
+    int inference = (roles & SERVE_ROLE_INFERENCE) != 0;
     int registry_mode = !o->model_repository && o->registry;
-    if (!registry_mode &&
+    if (!o->registry && (roles & SERVE_ROLE_GATEWAY) && !inference) {
+        snprintf(err, errlen,
+                 "the gateway role needs a registry (--data or --registry) for the "
+                 "deployments");
+        rc = MMSP_E_INVALID;
+        goto out;
+    }
+    if (inference && !registry_mode &&
         (!o->model_repository || stat(o->model_repository, &st) || !S_ISDIR(st.st_mode))) {
         snprintf(err, errlen, "model repository '%s' is not a directory%s%s",
                  o->model_repository ? o->model_repository : "", errno ? ": " : "",
@@ -187,7 +247,9 @@ mmsp_err serve_server_start(const struct serve_options *o, struct serve_server *
         rc = MMSP_E_NOMEM;
         goto out;
     }
-    if (registry_mode) {
+    if (!inference) {
+        /* No model manager: the gateway and/or the registry APIs only. */
+    } else if (registry_mode) {
         /* Before the routes: the registry API's on_change is serve_follow_wake(s->follow). */
         if ((rc = start_following(s, err, errlen)))
             goto out;
@@ -198,31 +260,39 @@ mmsp_err serve_server_start(const struct serve_options *o, struct serve_server *
         if (failed)
             log_warn("serve.start", "%zu model(s) failed to load; the server is not ready", failed);
     }
-    if (s->default_model && !registry_mode) {
+    if (s->default_model && !registry_mode && s->repo) {
         struct serve_version *v = NULL;
         char why[MMSP_ERRMSG_MAX];
         if (serve_repo_acquire(s->repo, s->default_model, -1, &v, why, sizeof why))
             log_warn("serve.start", "default model: %s", why);
         serve_version_release(v);
     }
+    if (o->registry && (roles & SERVE_ROLE_GATEWAY) && (rc = start_gateway(s, err, errlen)))
+        goto out;
     s->router = http_router_new();
     if (!s->router) {
         rc = MMSP_E_NOMEM;
         goto out;
     }
-    if ((rc = serve_v2_register(s, s->router)) || (rc = serve_v1_register(s, s->router)) ||
-        (rc = serve_simple_register(s, s->router)) ||
-        (rc = http_router_add(s->router, "GET", "/metrics", on_metrics, s))) {
+    if (s->repo) {
+        if (!(rc = serve_v2_register(s, s->router)) && !(rc = serve_v1_register(s, s->router)))
+            rc = serve_simple_register(s, s->router);
+    } else if (!(rc = http_router_add(s->router, "GET", "/v2/health/live", on_health, s))) {
+        rc = http_router_add(s->router, "GET", "/v2/health/ready", on_health, s);
+    }
+    if (!rc && s->gateway) /* POST /predict and POST /alerts */
+        rc = gateway_register(s->gateway, s->router);
+    if (rc || (rc = http_router_add(s->router, "GET", "/metrics", on_metrics, s))) {
         snprintf(err, errlen, "cannot register routes: %s", mmsp_strerror(rc));
         goto out;
     }
-    if (o->registry) {
+    if (o->registry && (roles & SERVE_ROLE_REGISTRY)) {
         /* The registry APIs (/api/v1, /api/2.0/mlflow); changes wake the follower at once. */
         struct registry_api_options ao = {.registry = o->registry,
                                           .admin_token = o->admin_token,
                                           .policy_path = o->policy_path,
-                                          .on_change = serve_follow_wake,
-                                          .change_ctx = s->follow};
+                                          .on_change = on_registry_change,
+                                          .change_ctx = s};
         if ((rc = registry_api_register(s->router, &ao, &s->registry_api))) {
             snprintf(err, errlen, "cannot register the registry API: %s", mmsp_strerror(rc));
             goto out;

@@ -165,7 +165,7 @@ static mmsp_err reply_predict(struct http_request *req, struct http_response *re
     return buf_printf(b, ",\"latency_ms\":%.3f}", (double)(http_now_ns() - req->start_ns) / 1e6);
 }
 
-static mmsp_err on_predict(struct http_request *req, struct http_response *res, void *ctx)
+mmsp_err serve_simple_predict(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct serve_server *s = ctx;
     struct simple_call c = {.base = {.size = sizeof c, .reply = reply_predict}};
@@ -229,7 +229,8 @@ mmsp_err serve_simple_register(struct serve_server *s, struct http_router *r)
     mmsp_err rc;
     if ((rc = http_router_add(r, "GET", "/health", on_health, s)) ||
         (rc = http_router_add(r, "GET", "/ready", on_ready, s)) ||
-        (rc = http_router_add(r, "POST", "/predict", on_predict, s)) ||
+        /* With a gateway, its /predict hands bodies without "deployment" to us. */
+        (!s->gateway && (rc = http_router_add(r, "POST", "/predict", serve_simple_predict, s))) ||
         (rc = http_router_add(r, "GET", "/model/info", on_info, s)))
         return rc;
     return MMSP_OK;
