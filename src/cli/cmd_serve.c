@@ -78,6 +78,8 @@ static void usage(FILE *out)
             "  --prediction-log DIR    gateway: rotating JSON-lines log of every /predict\n"
             "                          (default DATA/predictions when a registry is open;\n"
             "                          'off' disables it)\n"
+            "  --online-store URL      feature store's online store: embedded (default,\n"
+            "                          kept in DATA/features.db) or redis://HOST:PORT[/DB]\n"
             "  --log-level LEVEL       debug|info|warn|error|off (default info)\n"
             "  --help                  this text\n"
             "\n"
@@ -231,6 +233,8 @@ int cmd_serve(int argc, char **argv)
             o.inference_urls = urls;
         } else if (strcmp(a, "--prediction-log") == 0) {
             prediction_log = val;
+        } else if (strcmp(a, "--online-store") == 0) {
+            o.online_store = val;
         } else if (strcmp(a, "--serving-dir") == 0) {
             o.serving_dir = val;
         } else if (strcmp(a, "--poll-ms") == 0) {
@@ -309,6 +313,7 @@ int cmd_serve(int argc, char **argv)
             return 1;
         }
         o.registry = reg;
+        o.features_url = registry_url; /* the feature store's tables sit beside the registry's */
         log_info("serve.registry", "registry %s, data %s; writes %s",
                  registry_url ? "postgres" : "sqlite", ro.data_dir,
                  o.admin_token ? "need the admin token" : "are open (no --admin-token)");

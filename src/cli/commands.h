@@ -24,6 +24,11 @@ int cmd_deployments(int argc, char **argv);
 int cmd_registry(int argc, char **argv);
 /* `mmsp canary watch` (cmd_canary.c): 0 promoted, 1 rolled back or failed, 2 usage. */
 int cmd_canary(int argc, char **argv);
+/* `mmsp drift baseline|report` (cmd_drift.c): 0 ok (report: also with drift), 1 failure. */
+int cmd_drift(int argc, char **argv);
+/* `mmsp features apply|list|historical|materialize|get|bind` (cmd_features.c): adds exit
+ * code 3 not found (view, deployment binding). */
+int cmd_features(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 /* Prints "mmsp: <subject>: <message>" on stderr. */

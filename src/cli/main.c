@@ -27,6 +27,8 @@ static const struct command commands[] = {
     {"deployments", cmd_deployments, "list the deployments"},
     {"canary", cmd_canary, "step a canary by its metrics, then promote or roll back"},
     {"registry", cmd_registry, "check the store's integrity (registry check)"},
+    {"features", cmd_features, "feature views, historical joins, materialize, online lookups"},
+    {"drift", cmd_drift, "build a drift baseline, report drift of prediction logs"},
     {"version", cmd_version, "print the version"},
 };
 

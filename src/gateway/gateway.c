@@ -17,6 +17,9 @@
 
 #include "common/json.h"
 #include "common/log.h"
+#include "drift/drift.h"
+#include "features/online.h"
+#include "features/transform.h"
 #include "gateway/alerts.h"
 #include "gateway/predlog.h"
 #include "gateway/gateway_internal.h"
@@ -70,6 +73,18 @@ static int dep_find(struct gateway *g, const char *name, const char *env, struct
     return found;
 }
 
+/* Streaming drift: (re)loads DATA/baselines/<deployment>.json (changed files only). */
+static void drift_reload(struct gateway *g)
+{
+    const char *dd = g->drift ? registry_data_dir(g->registry) : NULL;
+    char dir[4096], e[MMSP_ERRMSG_MAX];
+    if (!dd)
+        return;
+    snprintf(dir, sizeof dir, "%s/baselines", dd);
+    if (drift_stream_load_dir(g->drift, dir, e, sizeof e))
+        log_warn("gateway.drift", "%s", e);
+}
+
 static void *poll_main(void *arg)
 {
     struct gateway *g = arg;
@@ -93,6 +108,7 @@ static void *poll_main(void *arg)
         pthread_mutex_unlock(&g->mu);
         if (gateway_refresh(g, 0, err, sizeof err))
             log_warn("gateway.poll", "cannot read the deployments: %s", err);
+        drift_reload(g);
         pthread_mutex_lock(&g->mu);
     }
     pthread_mutex_unlock(&g->mu);
@@ -286,7 +302,7 @@ static void new_id(char out[33])
 
 static mmsp_err reply(struct http_request *req, struct http_response *res,
                       const struct gateway_dep *e, const char *id, int variant, int64_t version,
-                      const struct gateway_result *r)
+                      const struct gateway_result *r, const char *label)
 {
     struct buf *b = &res->body;
     mmsp_err rc;
@@ -299,12 +315,56 @@ static mmsp_err reply(struct http_request *req, struct http_response *res,
         (rc = json_write_string(b, e->model, strlen(e->model))) ||
         (rc = buf_printf(b, ",\"version\":%" PRId64 ",\"variant\":\"%s\",\"prediction\":", version,
                          variant ? "canary" : "stable")) ||
-        (rc = write_rows(b, &r->prediction)))
+        (rc = label ? json_write_string(b, label, strlen(label)) : write_rows(b, &r->prediction)))
         return rc;
     if (r->probabilities.data && ((rc = buf_append_str(b, ",\"probabilities\":")) ||
                                   (rc = write_rows(b, &r->probabilities))))
         return rc;
     return buf_printf(b, ",\"latency_ms\":%.3f}", (double)(http_now_ns() - req->start_ns) / 1e6);
+}
+
+/* By entity: the model's named features fetched from the views bound to the deployment
+ * (features/online.h); 404 for an unknown entity unless the binding says "default". */
+static mmsp_err entity_row(struct gateway *g, struct http_request *req, struct http_response *res,
+                           const struct gateway_request *pr, const char *served, int64_t version,
+                           mmsp_tensor *x)
+{
+    if (!g->features || !g->online)
+        return http_fail(res, MMSP_E_INVALID,
+                         "'entity_id' needs the feature store; send 'inputs' or 'features'");
+    char **names = arena_calloc(req->arena, GATEWAY_MAX_FEATURES, sizeof *names);
+    size_t n = 0;
+    if (!names)
+        return http_fail(res, MMSP_E_TOO_LARGE, "request needs more memory than allowed");
+    mmsp_err rc = g->backend->ops->feature_names(
+        g->backend, served, version, names, GATEWAY_MAX_FEATURES, &n, res->err, sizeof res->err);
+    if (rc)
+        return rc;
+    float *row = n ? arena_calloc(req->arena, n, sizeof *row) : NULL;
+    int bound = 0;
+    if (n == 0)
+        rc = http_fail(res, MMSP_E_INVALID,
+                       "'entity_id': model '%s' version %" PRId64 " has no feature names", served,
+                       version);
+    else if (!row)
+        rc = http_fail(res, MMSP_E_TOO_LARGE, "request needs more memory than allowed");
+    else if ((rc = feat_gateway_vector(g->features, g->online, pr->deployment, pr->entity_id,
+                                       (const char *const *)names, n, row, &bound, res->err,
+                                       sizeof res->err)) &&
+             rc == MMSP_E_NOT_FOUND && !bound)
+        rc = MMSP_E_INVALID; /* no binding: the request, not the entity, is wrong */
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    if (rc)
+        return rc;
+    memset(x, 0, sizeof *x);
+    x->dtype = MMSP_DT_FP32;
+    x->ndim = 2;
+    x->shape[0] = 1;
+    x->shape[1] = (int64_t)n;
+    x->data = row;
+    x->nbytes = n * sizeof *row;
+    return MMSP_OK;
 }
 
 /* The input rows for version `version`: the parsed "inputs", or the named features ordered
@@ -313,6 +373,8 @@ static mmsp_err input_for(struct gateway *g, struct http_request *req, struct ht
                           const struct gateway_request *pr, const char *served, int64_t version,
                           mmsp_tensor *x)
 {
+    if (!pr->features && !pr->inputs.data && pr->entity_id)
+        return entity_row(g, req, res, pr, served, version, x);
     if (!pr->features) {
         *x = pr->inputs;
         return MMSP_OK;
@@ -379,9 +441,16 @@ static mmsp_err on_predict(struct http_request *req, struct http_response *res, 
                                                        key ? strlen(key) : 0, e.weight);
     mmsp_tensor x = {0};
     int64_t version;
+    int entity_missing = 0;
+    struct transform_ref *tref = NULL; /* "text": the deployment's transformer (text.c) */
+    if (pr.text && (rc = gateway_text_row(g->registry, req->arena, e.name, pr.text, pr.text_len,
+                                          &pr.inputs, &tref, res->err, sizeof res->err)))
+        return rc;
     for (;;) {
         version = variant ? e.canary : e.stable;
         rc = input_for(g, req, res, &pr, e.served, version, &x);
+        /* an entity without features (entity_id join, on-missing 404) is the client's 404 */
+        entity_missing = rc == MMSP_E_NOT_FOUND && !pr.features && !pr.inputs.data && pr.entity_id;
         if (!rc)
             rc = g->backend->ops->infer(g->backend, e.served, version, &x, g->timeout_ms, &r,
                                         res->err, sizeof res->err);
@@ -397,7 +466,8 @@ static mmsp_err on_predict(struct http_request *req, struct http_response *res, 
     if (!rc)
         rc = http_response_header(req, res, "X-Request-Id", id);
     if (!rc)
-        rc = reply(req, res, &e, id, variant, version, &r);
+        rc = reply(req, res, &e, id, variant, version, &r,
+                   pr.text ? gateway_text_label(tref, &r) : NULL);
     double secs = (double)(http_now_ns() - req->start_ns) / 1e9;
     if (g->predlog) { /* copied into the log's queue; never waits for the disk */
         struct predlog_record lr = {.id = id,
@@ -414,6 +484,8 @@ static mmsp_err on_predict(struct http_request *req, struct http_response *res, 
                                     .status = rc ? mmsp_err_name(rc) : "ok"};
         predlog_write(g->predlog, &lr);
     }
+    if (!rc && g->drift && x.dtype == MMSP_DT_FP32 && x.ndim == 2) /* streaming drift */
+        drift_stream_observe(g->drift, e.name, x.data, (size_t)x.shape[0], (size_t)x.shape[1]);
     metrics_counter_add(e.requests[variant], 1);
     metrics_histogram_observe(e.duration[variant], secs);
     if (rc && http_status_from_err(rc) >= 500) /* the version failed, not the client */
@@ -421,7 +493,9 @@ static mmsp_err on_predict(struct http_request *req, struct http_response *res, 
     if (!rc && e.shadow > 0)
         shadow_enqueue(g, &e, &x, variant ? NULL : &r.prediction);
     gateway_result_free(&r);
-    if (rc == MMSP_E_NOT_FOUND) /* a version vanished under us: not the client's fault */
+    transform_release(tref);
+    if (rc == MMSP_E_NOT_FOUND && !entity_missing) /* a version vanished under us: not the
+                                                      client's fault */
         rc = MMSP_E_UNAVAILABLE;
     return rc;
 }
@@ -500,6 +574,8 @@ mmsp_err gateway_new(const struct gateway_options *o, struct gateway **out, char
     g->poll_ms = o->poll_ms ? o->poll_ms : DEFAULT_POLL_MS;
     g->fallback_predict = o->fallback_predict;
     g->fallback_ctx = o->fallback_ctx;
+    g->features = o->features;
+    g->online = o->online;
     g->generation = -1;
     pthread_rwlock_init(&g->deps_lock, NULL);
     pthread_mutex_init(&g->refresh_mu, NULL);
@@ -530,6 +606,9 @@ mmsp_err gateway_new(const struct gateway_options *o, struct gateway **out, char
         if ((rc = predlog_open(&lo, &g->predlog, err, errlen)))
             goto out;
     }
+    if ((rc = drift_stream_new(g->metrics, 0, &g->drift, err, errlen)))
+        goto out;
+    drift_reload(g);
     if ((rc = gateway_refresh(g, 1, err, errlen)))
         goto out;
     if (pthread_create(&g->poller, NULL, poll_main, g)) {
@@ -578,6 +657,7 @@ void gateway_free(struct gateway *g)
         job_free(g->shadow_q[(g->shadow_head + i) % g->shadow_cap]);
     free(g->shadow_q);
     predlog_close(g->predlog); /* writes what is still queued */
+    drift_stream_free(g->drift);
     if (g->backend)
         g->backend->ops->free(g->backend);
     free(g->deps);

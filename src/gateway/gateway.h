@@ -36,6 +36,8 @@ struct http_router;
 struct metrics_registry;
 struct registry;
 struct serve_repo;
+struct feat_store;
+struct online_store;
 
 /*
  * Where inference happens. One request: model `model` (the v2 model name the inference role
@@ -101,6 +103,11 @@ struct gateway_options {
      * for its default model); NULL = such a body is a 400. */
     mmsp_err (*fallback_predict)(struct http_request *req, struct http_response *res, void *ctx);
     void *fallback_ctx;
+    /* Feature store (features/online.h), both borrowed, may be NULL: a body with "entity_id"
+     * and no inputs gets the model's features from the views bound to the deployment
+     * (`mmsp features bind`). */
+    struct feat_store *features;
+    struct online_store *online;
 };
 
 struct gateway;

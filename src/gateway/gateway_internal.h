@@ -52,6 +52,8 @@ struct gateway_request {
     mmsp_tensor inputs;     /* "inputs": FP32 [rows, cols], data in the arena; ndim 0 when
                                the body gave "features" instead */
     const struct json_value *features; /* "features" object (arena), or NULL */
+    const char *text;                  /* "text" (arena; features/transform.h pre-step), or NULL */
+    size_t text_len;
 };
 
 #define GATEWAY_MAX_FEATURES 4096 /* named features of one model */
@@ -78,6 +80,21 @@ mmsp_err gateway_features_row(struct arena *a, const struct json_value *features
 double gateway_prediction_diff(const mmsp_tensor *a, const mmsp_tensor *b);
 
 #define GATEWAY_SHADOW_AGREE 1e-6 /* |diff| at or below this counts as agreement */
+
+/* --- the text pre-step (text.c) ------------------------------------------------------------ */
+
+struct registry;
+struct transform_ref;
+
+/* The feature row [1, n_buckets] (data in the arena) of `text` through deployment's
+ * transformer; *ref (released by the caller with transform_release) keeps its configuration
+ * for gateway_text_label. A deployment without a transformer is MMSP_E_INVALID. */
+mmsp_err gateway_text_row(struct registry *reg, struct arena *a, const char *deployment,
+                          const char *text, size_t len, mmsp_tensor *x, struct transform_ref **ref,
+                          char *err, size_t errlen);
+/* The class label of r's first row from the transformer's "labels" (borrowed from ref), or
+ * NULL when there are none or the answer maps to none. */
+const char *gateway_text_label(const struct transform_ref *ref, const struct gateway_result *r);
 
 /* --- the gateway (gateway.c) ------------------------------------------------------------- */
 
@@ -111,9 +128,13 @@ struct gateway {
     unsigned timeout_ms, poll_ms;
     mmsp_err (*fallback_predict)(struct http_request *, struct http_response *, void *);
     void *fallback_ctx;
-    struct predlog *predlog; /* the prediction log (predlog.h), NULL when off */
+    struct predlog *predlog;     /* the prediction log (predlog.h), NULL when off */
+    struct feat_store *features; /* borrowed, may be NULL: entity_id joins */
+    struct online_store *online; /* borrowed, may be NULL */
     /* POST /alerts (alerts.h), owned */
     struct gateway_alerts *alerts;
+    /* Streaming drift (drift/drift.h, docs/drift.md): DATA/baselines/<deployment>.json, owned */
+    struct drift_stream *drift;
 
     struct metric_family *f_requests, *f_errors, *f_duration, *f_weight, *f_shadow, *f_shadow_diff,
         *f_shadow_dropped, *f_fallbacks;

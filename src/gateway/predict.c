@@ -126,10 +126,22 @@ mmsp_err gateway_request_parse(struct arena *a, const char *body, size_t len,
         return rc;
     const struct json_value *inputs = json_get(root, "inputs");
     const struct json_value *features = json_get(root, "features");
-    if (!inputs == !features)
+    const struct json_value *text = json_get(root, "text");
+    if (!inputs && !features && !text && out->entity_id) {
+        /* by entity: the gateway fetches the features (features/online.h binding) */
+        out->deployment = dep->u.str;
+        return MMSP_OK;
+    }
+    if ((inputs != NULL) + (features != NULL) + (text != NULL) != 1)
         return fail(err, errlen, MMSP_E_INVALID,
-                    "the request needs exactly one of 'inputs' (rows) and 'features' (by name)");
-    if (features) {
+                    "the request needs exactly one of 'inputs' (rows), 'features' (by name) "
+                    "and 'text' (for a deployment with a transformer)");
+    if (text) {
+        if (text->type != JSON_STRING)
+            return fail(err, errlen, MMSP_E_INVALID, "'text' must be a string");
+        out->text = text->u.str;
+        out->text_len = text->len;
+    } else if (features) {
         if (features->type != JSON_OBJECT || features->len == 0)
             return fail(err, errlen, MMSP_E_INVALID,
                         "'features' must be a non-empty object {name: value}");

@@ -12,7 +12,10 @@
  *   connection was refused, or the replica answered 503 / 404 (version not loaded there). A
  *   timeout or a connection lost mid-request may have run the model, so it is not repeated.
  * - The model's input name (and FP32/FP64 datatype) comes from GET
- *   /v2/models/{m}/versions/{v}, cached per (model, version).
+ *   /v2/models/{m}/versions/{v}; its feature names and whether "predict" is a probability
+ *   from the Triton-style "parameters" of GET .../config (src/serve/v2.c); both cached per
+ *   (model, version). With output_is_probability the probabilities are computed here as the
+ *   in-process back end does (local.c): binary P(1) -> [1 - p, p], softprob rows as they are.
  * Calls: http/client, jansson, common/buf, common/log.
  */
 #include <jansson.h>
@@ -49,8 +52,11 @@ struct meta {
     struct meta *next;
     char *model;
     int64_t version;
-    char *input; /* input name as a JSON string (quoted, escaped) */
-    int fp64;    /* the input takes FP64 */
+    char *input;  /* input name as a JSON string (quoted, escaped) */
+    int fp64;     /* the input takes FP64 */
+    int prob;     /* "predict" holds probabilities (config parameter output_is_probability) */
+    char **names; /* feature names (config parameter feature_names); n_names of them */
+    size_t n_names;
 };
 
 struct remote_backend {
@@ -288,18 +294,119 @@ static mmsp_err model_path(struct buf *b, const char *model, int64_t version, co
 
 /* ------------------------------------------------------------------ model metadata */
 
-/* Looks (model, version) up; on a miss fetches the metadata. *input / *fp64 are copied out. */
+static void meta_free(struct meta *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->n_names; i++)
+        free(m->names[i]);
+    free(m->names);
+    free(m->model);
+    free(m->input);
+    free(m);
+}
+
+/* What a request takes from a cache entry, copied out under the lock. names (may be NULL)
+ * receives strdup'd feature names (the caller frees them), at most max. */
+struct meta_out {
+    char *input;
+    size_t inlen;
+    int fp64, prob;
+    char **names;
+    size_t max, n_names;
+};
+
+static mmsp_err copy_out(const struct meta *m, struct meta_out *o, char *err, size_t errlen)
+{
+    snprintf(o->input, o->inlen, "%s", m->input);
+    o->fp64 = m->fp64;
+    o->prob = m->prob;
+    o->n_names = 0;
+    if (!o->names)
+        return MMSP_OK;
+    if (m->n_names > o->max) {
+        snprintf(err, errlen, "model '%s' has %zu features, more than %zu", m->model, m->n_names,
+                 o->max);
+        return MMSP_E_TOO_LARGE;
+    }
+    for (size_t i = 0; i < m->n_names; i++) {
+        if (!(o->names[i] = strdup(m->names[i]))) {
+            while (i)
+                free(o->names[--i]);
+            snprintf(err, errlen, "out of memory");
+            return MMSP_E_NOMEM;
+        }
+    }
+    o->n_names = m->n_names;
+    return MMSP_OK;
+}
+
+/*
+ * The Triton-style "parameters" of GET .../config (the inference role's src/serve/v2.c):
+ * output_is_probability ("true") and feature_names (comma-joined) into m.
+ */
+static mmsp_err config_params(struct remote_backend *rb, const char *model, int64_t version,
+                              unsigned timeout_ms, struct meta *m, char *err, size_t errlen)
+{
+    struct buf path;
+    buf_init(&path, 8192);
+    struct http_client_response res = {0};
+    json_t *j = NULL;
+    mmsp_err rc = model_path(&path, model, version, "/config");
+    if (rc || (rc = exchange(rb, "GET", path.data, NULL, 0, timeout_ms, &res, err, errlen)))
+        goto out;
+    j = json_loadb(res.body.data ? res.body.data : "", res.body.len, 0, NULL);
+    json_t *params = json_object_get(j, "parameters");
+    const char *prob = json_string_value(
+        json_object_get(json_object_get(params, "output_is_probability"), "string_value"));
+    const char *names = json_string_value(
+        json_object_get(json_object_get(params, "feature_names"), "string_value"));
+    m->prob = prob && strcmp(prob, "true") == 0;
+    if (!names || !*names)
+        goto out;
+    size_t n = 1;
+    for (const char *p = names; *p; p++)
+        n += *p == ',';
+    if (n > GATEWAY_REMOTE_MAX_FEATURES) {
+        snprintf(err, errlen, "model '%s': more than %d feature names", model,
+                 GATEWAY_REMOTE_MAX_FEATURES);
+        rc = MMSP_E_UNSUPPORTED;
+        goto out;
+    }
+    if (!(m->names = calloc(n, sizeof *m->names))) {
+        rc = MMSP_E_NOMEM;
+        goto out;
+    }
+    for (const char *p = names;; p++) {
+        size_t len = strcspn(p, ",");
+        if (!(m->names[m->n_names] = strndup(p, len))) {
+            rc = MMSP_E_NOMEM;
+            goto out;
+        }
+        m->n_names++;
+        p += len;
+        if (!*p)
+            break;
+    }
+out:
+    json_decref(j);
+    if (res.body.data)
+        http_client_response_release(&res);
+    buf_release(&path);
+    return rc;
+}
+
+/* Looks (model, version) up; on a miss fetches the metadata (input name and datatype) and the
+ * config's parameters (feature names, whether "predict" is a probability). Copied out to o. */
 static mmsp_err input_of(struct remote_backend *rb, const char *model, int64_t version,
-                         unsigned timeout_ms, char *input, size_t inlen, int *fp64, char *err,
-                         size_t errlen)
+                         unsigned timeout_ms, struct meta_out *o, char *err, size_t errlen)
 {
     pthread_mutex_lock(&rb->mu);
     for (struct meta *m = rb->meta; m; m = m->next)
         if (m->version == version && strcmp(m->model, model) == 0) {
-            snprintf(input, inlen, "%s", m->input);
-            *fp64 = m->fp64;
+            mmsp_err rc = copy_out(m, o, err, errlen);
             pthread_mutex_unlock(&rb->mu);
-            return MMSP_OK;
+            return rc;
         }
     pthread_mutex_unlock(&rb->mu);
 
@@ -342,16 +449,16 @@ static mmsp_err input_of(struct remote_backend *rb, const char *model, int64_t v
     }
     m->version = version;
     m->fp64 = dt && strcmp(dt, "FP64") == 0;
-    snprintf(input, inlen, "%s", m->input);
-    *fp64 = m->fp64;
+    if ((rc = config_params(rb, model, version, timeout_ms, m, err, errlen)))
+        goto out;
+    if ((rc = copy_out(m, o, err, errlen)))
+        goto out;
     pthread_mutex_lock(&rb->mu);
     if (rb->n_meta >= REMOTE_META_MAX) { /* bounded: start over */
         while (rb->meta) {
             struct meta *x = rb->meta;
             rb->meta = x->next;
-            free(x->model);
-            free(x->input);
-            free(x);
+            meta_free(x);
         }
         rb->n_meta = 0;
     }
@@ -361,11 +468,9 @@ static mmsp_err input_of(struct remote_backend *rb, const char *model, int64_t v
     pthread_mutex_unlock(&rb->mu);
     m = NULL;
 out:
-    if (m) {
-        free(m->model);
-        free(m->input);
-        free(m);
-    }
+    if (rc == MMSP_E_NOMEM)
+        snprintf(err, errlen, "out of memory");
+    meta_free(m);
     json_decref(j);
     if (res.body.data)
         http_client_response_release(&res);
@@ -457,6 +562,32 @@ out:
     return rc;
 }
 
+mmsp_err gateway_remote_probabilities(const mmsp_tensor *pred, mmsp_tensor *out)
+{
+    size_t rows = pred->ndim > 0 ? (size_t)pred->shape[0] : 1, n = pred->nbytes / sizeof(float);
+    if (pred->dtype != MMSP_DT_FP32 || !pred->data || !rows || n % rows)
+        return MMSP_OK;
+    size_t w = n / rows, cols = w > 1 ? w : 2;
+    float *d = malloc(rows * cols * sizeof *d);
+    if (!d)
+        return MMSP_E_NOMEM;
+    const float *p = pred->data;
+    for (size_t r = 0; r < rows; r++) {
+        if (w > 1) { /* multi:softprob rows are the probabilities already */
+            memcpy(d + r * w, p + r * w, w * sizeof *d);
+        } else { /* binary: P(1) becomes [1 - p, p] */
+            d[2 * r] = 1.0f - p[r];
+            d[2 * r + 1] = p[r];
+        }
+    }
+    *out = (mmsp_tensor){.dtype = MMSP_DT_FP32,
+                         .ndim = 2,
+                         .shape = {(int64_t)rows, (int64_t)cols},
+                         .data = d,
+                         .nbytes = rows * cols * sizeof *d};
+    return MMSP_OK;
+}
+
 /* ------------------------------------------------------------------ the back end */
 
 static mmsp_err remote_infer(struct gateway_backend *b, const char *model, int64_t version,
@@ -480,8 +611,10 @@ static mmsp_err remote_infer(struct gateway_backend *b, const char *model, int64
         rc = MMSP_E_INVALID;
         goto out;
     }
-    if ((rc = input_of(rb, model, version, timeout_ms, name, sizeof name, &fp64, err, errlen)))
+    struct meta_out o = {.input = name, .inlen = sizeof name};
+    if ((rc = input_of(rb, model, version, timeout_ms, &o, err, errlen)))
         goto out;
+    fp64 = o.fp64;
     if ((rc = model_path(&path, model, version, "/infer")))
         goto out;
     if ((rc = buf_append_str(&body, "{\"inputs\":[{\"name\":")) ||
@@ -507,6 +640,12 @@ static mmsp_err remote_infer(struct gateway_backend *b, const char *model, int64
         goto out;
     rc = gateway_remote_parse_response(res.body.data ? res.body.data : "", res.body.len, out, err,
                                        errlen);
+    if (!rc && o.prob && !out->probabilities.data)
+        rc = gateway_remote_probabilities(&out->prediction, &out->probabilities);
+    if (rc == MMSP_E_NOMEM) {
+        snprintf(err, errlen, "out of memory");
+        gateway_result_free(out);
+    }
 out:
     if (res.body.data)
         http_client_response_release(&res);
@@ -515,18 +654,17 @@ out:
     return rc;
 }
 
-/* Feature names are not part of v2 metadata: none, so "features" requests are refused by the
- * caller with its message (send "inputs" to a remote deployment). The call still checks that
- * the model version is reachable. */
+/* Feature names from the inference role's config parameters (none when the model file names
+ * no features: the caller then refuses "features"). */
 static mmsp_err remote_feature_names(struct gateway_backend *b, const char *model, int64_t version,
                                      char **names, size_t max, size_t *n, char *err, size_t errlen)
 {
     struct remote_backend *rb = (struct remote_backend *)b;
     char name[512];
-    int fp64;
-    (void)names, (void)max;
-    *n = 0;
-    return input_of(rb, model, version, 2000, name, sizeof name, &fp64, err, errlen);
+    struct meta_out o = {.input = name, .inlen = sizeof name, .names = names, .max = max};
+    mmsp_err rc = input_of(rb, model, version, 2000, &o, err, errlen);
+    *n = rc ? 0 : o.n_names;
+    return rc;
 }
 
 static void remote_free(struct gateway_backend *b)
@@ -539,9 +677,7 @@ static void remote_free(struct gateway_backend *b)
     while (rb->meta) {
         struct meta *m = rb->meta;
         rb->meta = m->next;
-        free(m->model);
-        free(m->input);
-        free(m);
+        meta_free(m);
     }
     for (size_t i = 0; i < rb->n; i++)
         free(rb->replicas[i].url);

@@ -22,6 +22,13 @@
 mmsp_err gateway_remote_parse_response(const char *body, size_t len, struct gateway_result *out,
                                        char *err, size_t errlen);
 
+#define GATEWAY_REMOTE_MAX_FEATURES 4096 /* feature names of one model */
+
+/* Probabilities of a classifier whose FP32 "predict" output holds them (binary P(1): one
+ * value per row -> [rows, 2] as [1 - p, p]; several per row: copied). *out gets a malloc'd
+ * tensor owned by the caller; nothing when pred is not FP32. MMSP_E_NOMEM only. */
+mmsp_err gateway_remote_probabilities(const mmsp_tensor *pred, mmsp_tensor *out);
+
 /* TCP connections the remote back end `b` opened so far (the keep-alive pool keeps this at
  * about one per replica and concurrent request); -1 when b is not a remote back end. */
 long gateway_remote_connections(struct gateway_backend *b);

@@ -39,6 +39,11 @@ struct serve_options {
     const char *const *inference_urls; /* borrowed; n of them; gateway over remote roles */
     size_t n_inference_urls;
     const char *prediction_log_dir; /* gateway role: rotating prediction log here; NULL = none */
+    /* Feature store (docs/features.md), hosted whenever registry is set: its database is
+     * features_url (a postgres:// URL) or DATA/features.db; the online store is online_store
+     * ("redis://HOST:PORT") or NULL = embedded. */
+    const char *features_url;
+    const char *online_store;
 };
 
 enum serve_role {

@@ -28,7 +28,10 @@ struct serve_server {
     struct serve_follow *follow; /* registry mode: the deployment follower (serve/follow.h) */
     struct metric_family *deployment_generation; /* registry mode */
     struct registry_api *registry_api; /* the registry APIs when o.registry is set (owned) */
-    struct gateway *gateway; /* POST /predict for deployments when o.registry is set (owned) */
+    struct gateway *gateway;     /* POST /predict for deployments when o.registry is set (owned) */
+    struct feat_store *features; /* feature store when o.registry is set (owned) */
+    struct online_store *online; /* its online store (owned) */
+    struct feast_api *feast;     /* the Feast routes' context (owned) */
     struct http_router *router;
     struct http_server *http;
 };

@@ -15,6 +15,8 @@
 
 #include "common/log.h"
 #include "registry/api.h"
+#include "features/online.h"
+#include "features/transform.h"
 #include "gateway/gateway.h"
 #include "serve/follow.h"
 #include "serve/serve_internal.h"
@@ -126,7 +128,10 @@ void serve_server_stop(struct serve_server *s)
     http_server_stop(s->http);
     registry_api_free(s->registry_api); /* no request uses it once the server stopped */
     gateway_free(s->gateway);           /* before the model manager its back end borrows */
-    serve_follow_stop(s->follow);       /* after the HTTP server: the registry API wakes it */
+    free(s->feast);
+    online_store_free(s->online); /* after the gateway and the HTTP server that read it */
+    feat_store_close(s->features);
+    serve_follow_stop(s->follow); /* after the HTTP server: the registry API wakes it */
     http_router_free(s->router);
     serve_repo_free(s->repo);
     metrics_registry_free(s->reg);
@@ -178,6 +183,25 @@ static void on_registry_change(void *ctx)
     gateway_wake(s->gateway);
 }
 
+/* The feature store next to the registry: DATA/features.db (or o.features_url), its online
+ * store (embedded or Redis) and the Feast routes' context. */
+static mmsp_err start_features(struct serve_server *s, char *err, size_t errlen)
+{
+    mmsp_err rc = feat_store_open(registry_data_dir(s->o.registry), s->o.features_url, &s->features,
+                                  err, errlen);
+    if (!rc)
+        rc = online_store_open(s->o.online_store, s->features, &s->online, err, errlen);
+    if (!rc && !(s->feast = calloc(1, sizeof *s->feast)))
+        rc = MMSP_E_NOMEM;
+    if (rc)
+        return rc;
+    s->feast->fs = s->features;
+    s->feast->online = s->online;
+    s->feast->admin_token = s->o.admin_token;
+    log_info("serve.features", "feature store: %s online store", s->online->ops->name);
+    return MMSP_OK;
+}
+
 /* The gateway's POST /predict over the in-process back end; bodies without "deployment" go
  * to the simple API. */
 static mmsp_err start_gateway(struct serve_server *s, char *err, size_t errlen)
@@ -206,6 +230,8 @@ static mmsp_err start_gateway(struct serve_server *s, char *err, size_t errlen)
         .fallback_predict = s->repo ? serve_simple_predict : NULL,
         .fallback_ctx = s,
         .prediction_log_dir = s->o.prediction_log_dir,
+        .features = s->features,
+        .online = s->online,
     };
     return gateway_new(&go, &s->gateway, err, errlen);
 }
@@ -267,6 +293,8 @@ mmsp_err serve_server_start(const struct serve_options *o, struct serve_server *
             log_warn("serve.start", "default model: %s", why);
         serve_version_release(v);
     }
+    if (o->registry && (rc = start_features(s, err, errlen)))
+        goto out;
     if (o->registry && (roles & SERVE_ROLE_GATEWAY) && (rc = start_gateway(s, err, errlen)))
         goto out;
     s->router = http_router_new();
@@ -282,6 +310,10 @@ mmsp_err serve_server_start(const struct serve_options *o, struct serve_server *
     }
     if (!rc && s->gateway) /* POST /predict and POST /alerts */
         rc = gateway_register(s->gateway, s->router);
+    if (!rc && s->feast) /* the Feast feature server routes (features/online.h) */
+        rc = feast_api_register(s->feast, s->router);
+    if (!rc) /* POST /transform (features/transform.h): DATA/transformers/ when a registry */
+        rc = transform_register(s->router, o->registry ? registry_data_dir(o->registry) : NULL);
     if (rc || (rc = http_router_add(s->router, "GET", "/metrics", on_metrics, s))) {
         snprintf(err, errlen, "cannot register routes: %s", mmsp_strerror(rc));
         goto out;

@@ -88,6 +88,41 @@ out:
     return rc;
 }
 
+/*
+ * Triton-style "parameters" appended to a model config object (body[start..] ending in '}'):
+ * feature_names (comma-joined, when the model file names its features) and
+ * output_is_probability ("true"/"false"), so a remote gateway (gateway/remote.c) can take
+ * named features and report probabilities like the in-process back end.
+ */
+static mmsp_err config_parameters(struct buf *b, size_t start, const mmsp_model_info *info)
+{
+    if (b->len <= start || b->data[b->len - 1] != '}')
+        return MMSP_E_INTERNAL;
+    b->len--;
+    mmsp_err rc =
+        buf_printf(b, "%s\"parameters\":{\"output_is_probability\":{\"string_value\":\"%s\"}",
+                   b->len > start + 1 ? "," : "", info->output_is_probability ? "true" : "false");
+    if (!rc && info->feature_names && info->num_feature > 0) {
+        struct buf names;
+        buf_init(&names, 1u << 20);
+        for (int64_t i = 0; i < info->num_feature && !rc; i++) {
+            const char *n = info->feature_names[i] ? info->feature_names[i] : "";
+            if (i)
+                rc = buf_append_char(&names, ',');
+            if (!rc)
+                rc = buf_append(&names, n, strlen(n));
+        }
+        if (!rc && (rc = buf_append_str(b, ",\"feature_names\":{\"string_value\":")) == MMSP_OK)
+            rc = json_write_string(b, names.data ? names.data : "", names.len);
+        if (!rc)
+            rc = buf_append_char(b, '}');
+        buf_release(&names);
+    }
+    if (!rc)
+        rc = buf_append_str(b, "}}");
+    return rc;
+}
+
 static mmsp_err on_model_config(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct serve_server *s = ctx;
@@ -95,7 +130,10 @@ static mmsp_err on_model_config(struct http_request *req, struct http_response *
     mmsp_err rc = serve_acquire(s, req, res, NULL, 0, &v);
     if (rc)
         goto out;
+    size_t start = res->body.len;
     rc = model_config_to_json(&v->config, v->info->platform, &res->body);
+    if (!rc)
+        rc = config_parameters(&res->body, start, v->info);
 out:
     serve_version_release(v);
     return rc;

@@ -1,8 +1,8 @@
 /*
- * Fuzz driver for the gateway's /predict body: gateway_request_parse, then, when the body
- * names features, gateway_features_row against a fixed list of feature names, and
- * gateway_prediction_diff of the parsed rows with themselves (must be 0 unless NaN).
- * The arena has a small ceiling, as in the server.
+ * Fuzz driver for the gateway's /predict body: gateway_request_parse (a "text" body must give
+ * the string and no rows), then, when the body names features, gateway_features_row against
+ * a fixed list of feature names, and gateway_prediction_diff of the parsed rows with
+ * themselves (must be 0 unless NaN). The arena has a small ceiling, as in the server.
  * Calls: gateway (predict.c), common/arena, common/json.
  */
 #include <stdint.h>
@@ -29,7 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[MMSP_ERRMSG_MAX];
     mmsp_err rc = gateway_request_parse(&a, body, size, &r, err, sizeof err);
     if (rc == MMSP_OK && r.deployment) {
-        if (r.features) {
+        if (r.text) { /* the transformer's input: a string, no rows parsed */
+            if (r.features || r.inputs.ndim != 0 || strlen(r.text) > r.text_len)
+                abort();
+        } else if (r.features) {
             char *names[3] = {"a", "b", "c"};
             mmsp_tensor x;
             if (gateway_features_row(&a, r.features, names, 3, &x, err, sizeof err) == MMSP_OK &&

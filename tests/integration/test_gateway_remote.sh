@@ -98,6 +98,24 @@ if [ $? = 0 ]; then pass; else fail "register: $out"; fi
 out=$("$MMSP_BIN" deploy fraud --model fraud --version 1 --data "$DATA" 2>&1)
 if [ $? = 0 ]; then pass; else fail "deploy: $out"; fi
 
+# A second model whose file names its features f0..f4 ("features" requests), as "named".
+cat >"$WORK/train_named.py" <<'PY'
+import sys
+import numpy as np
+import xgboost as xgb
+rng = np.random.default_rng(3)
+X = rng.normal(size=(300, 5)).astype(np.float32)
+y = ((X[:, 0] - X[:, 3]) > 0).astype(np.float32)
+d = xgb.DMatrix(X, label=y, feature_names=["f0", "f1", "f2", "f3", "f4"])
+xgb.train({"objective": "binary:logistic", "max_depth": 3, "nthread": 1, "seed": 0},
+          d, num_boost_round=5).save_model(sys.argv[1])
+PY
+$PY "$WORK/train_named.py" "$WORK/named.json" || { echo "cannot train the named model" >&2; exit 1; }
+out=$("$MMSP_BIN" model register named "$WORK/named.json" --manifest "$WORK/manifest.yaml" --data "$DATA" 2>&1)
+if [ $? = 0 ]; then pass; else fail "register named: $out"; fi
+out=$("$MMSP_BIN" deploy named --model named --version 1 --data "$DATA" 2>&1)
+if [ $? = 0 ]; then pass; else fail "deploy named: $out"; fi
+
 # --- flags: a gateway without inference needs --inference-url; bad roles and URLs are usage errors ---
 "$MMSP_BIN" serve --roles gateway --data "$DATA" --port 0 >/dev/null 2>"$WORK/err"
 rc=$?
@@ -136,6 +154,38 @@ req GET /v2/health/ready
 expect_status 200 "the gateway role is ready"
 req GET /v2/models/fraud
 expect_status 404 "the gateway role serves no v2 models itself"
+
+# --- remote parity: probabilities and named features through the config's parameters ---
+named_ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${PORT[$1]}/v2/models/named/versions/1/ready")" = 200 ]; }
+wait_until "replica a serves named" named_ready a
+wait_until "replica b serves named" named_ready b
+URL="http://127.0.0.1:${PORT[a]}"
+req GET /v2/models/named/versions/1/config
+expect_json '.parameters.feature_names.string_value' '"f0,f1,f2,f3,f4"'
+expect_json '.parameters.output_is_probability.string_value' '"true"'
+req GET /v2/models/fraud/versions/1/config
+expect_json '.parameters.output_is_probability.string_value' '"true"'
+expect_json '.parameters.feature_names' 'null'
+URL="http://127.0.0.1:${PORT[gw]}"
+gw_predict probs
+expect_status 200 "fraud through the gateway"
+if printf '%s' "$BODY" | jqe '(.probabilities | length) == 2 and ((.probabilities | add) - 1 | fabs) < 1e-6 and
+    ((.probabilities[1] - .prediction) | fabs) < 1e-6'; then
+  pass
+else
+  fail "remote probabilities [1 - p, p]: $BODY"
+fi
+req POST /predict '{"deployment":"named","inputs":[[0.5,-1.25,2,0.75,-0.5]]}'
+expect_status 200 "named: the inputs form"
+P_INPUTS=$(printf '%s' "$BODY" | jq -c .prediction)
+req POST /predict '{"deployment":"named","features":{"f3":0.75,"f0":0.5,"f4":-0.5,"f2":2,"f1":-1.25}}'
+expect_status 200 "named: the features form through the remote back end"
+expect_json '.prediction' "$P_INPUTS"
+expect_json '.probabilities | length' '2'
+req POST /predict '{"deployment":"named","features":{"f0":1,"f1":1,"f2":1,"f3":1,"zz":1}}'
+expect_error 400 "named: an unknown feature"
+req POST /predict '{"deployment":"fraud","features":{"f0":1}}'
+expect_error 400 "fraud: no feature names, features refused"
 
 # --- load, then kill -9 replica a in the middle ---
 predict_body load >"$WORK/body.json"

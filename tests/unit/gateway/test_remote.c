@@ -48,6 +48,18 @@ static mmsp_err on_meta(struct http_request *req, struct http_response *res, voi
                       http_request_param(req, "name"), http_request_param(req, "version"));
 }
 
+/* The inference role's config parameters (src/serve/v2.c): feature names; "predict" is not a
+ * probability here (the replica sends "probabilities" itself). */
+static mmsp_err on_config(struct http_request *req, struct http_response *res, void *ctx)
+{
+    (void)ctx;
+    return buf_printf(&res->body,
+                      "{\"name\":\"%s\",\"parameters\":{\"output_is_probability\":{"
+                      "\"string_value\":\"false\"},\"feature_names\":{\"string_value\":"
+                      "\"a,b,c\"}}}",
+                      http_request_param(req, "name"));
+}
+
 /* predict = row sums, probabilities = [1 - s/10, s/10], model name echoed. */
 static mmsp_err on_infer(struct http_request *req, struct http_response *res, void *ctx)
 {
@@ -116,6 +128,10 @@ static void replica_start(struct replica *r, uint16_t port)
             MMSP_OK);
         assert_int_equal(http_router_add(r->router, "POST",
                                          "/v2/models/{name}/versions/{version}/infer", on_infer, r),
+                         MMSP_OK);
+        assert_int_equal(http_router_add(r->router, "GET",
+                                         "/v2/models/{name}/versions/{version}/config", on_config,
+                                         r),
                          MMSP_OK);
     }
     struct http_server_options o = {.port = port, .threads = 2};
@@ -213,7 +229,14 @@ static void test_round_robin(void **state)
     char err[MMSP_ERRMSG_MAX] = "";
     assert_int_equal(b->ops->feature_names(b, "fraud@staging", 3, names, 4, &n, err, sizeof err),
                      MMSP_OK);
-    assert_int_equal(n, 0); /* v2 metadata has no feature names */
+    assert_int_equal(n, 3); /* from the config's parameters */
+    assert_string_equal(names[0], "a");
+    assert_string_equal(names[2], "c");
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    /* more names than room: refused */
+    assert_int_equal(b->ops->feature_names(b, "fraud@staging", 3, names, 2, &n, err, sizeof err),
+                     MMSP_E_TOO_LARGE);
     b->ops->free(b);
 }
 
@@ -369,6 +392,34 @@ static void test_parse_response(void **state)
     }
 }
 
+/* Probabilities from a "predict" that holds them, as the in-process back end computes. */
+static void test_probabilities(void **state)
+{
+    (void)state;
+    float bin[3] = {0.25f, 0.5f, 1.0f}, soft[4] = {0.1f, 0.9f, 0.7f, 0.3f};
+    mmsp_tensor p = {.dtype = MMSP_DT_FP32,
+                     .ndim = 1,
+                     .shape = {3},
+                     .data = bin,
+                     .nbytes = sizeof bin},
+                out = {0};
+    assert_int_equal(gateway_remote_probabilities(&p, &out), MMSP_OK);
+    assert_int_equal(out.ndim, 2);
+    assert_int_equal(out.shape[0], 3);
+    assert_int_equal(out.shape[1], 2);
+    const float *d = out.data;
+    assert_float_equal(d[0], 0.75, 1e-7);
+    assert_float_equal(d[1], 0.25, 1e-7);
+    assert_float_equal(d[5], 1.0, 1e-7);
+    free(out.data);
+    p = (mmsp_tensor){
+        .dtype = MMSP_DT_FP32, .ndim = 2, .shape = {2, 2}, .data = soft, .nbytes = sizeof soft};
+    assert_int_equal(gateway_remote_probabilities(&p, &out), MMSP_OK);
+    assert_int_equal(out.shape[1], 2);
+    assert_float_equal(((const float *)out.data)[2], 0.7, 1e-7);
+    free(out.data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -379,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_errors_not_repeated),
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_parse_response),
+        cmocka_unit_test(test_probabilities),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
