@@ -104,8 +104,8 @@ static const struct slot slots[] = {
 
 static const char *const spam_en[] = {
     "WIN a FREE {prize} now! Text {word} to {num}",
-    "Congratulations! You have been selected to receive a {amount} {prize}. Call {phone} to "
-    "claim",
+    ("Congratulations! You have been selected to receive a {amount} {prize}. Call {phone} to "
+     "claim"),
     "URGENT: your {account} has been suspended. Verify your details at {url} now",
     "You have WON {amount} cash! Claim your reward before {deadline}",
     "Cheap {meds} online, no prescription needed, {pct}% off today only",
