@@ -104,8 +104,8 @@ static mmsp_err quoted(struct lexer *lx, char q, const char *what, const char **
 
 static mmsp_err parse_field(struct lexer *lx, int versions, struct api_filter_clause *c)
 {
-    const char *id;
-    size_t n;
+    const char *id = NULL;
+    size_t n = 0;
     mmsp_err rc;
     size_t at = lx->pos;
     if (lx->s[lx->pos] == '`') {
@@ -191,8 +191,8 @@ static mmsp_err parse_value(struct lexer *lx, struct api_filter_clause *c)
     char q = lx->pos < lx->len ? lx->s[lx->pos] : '\0';
     if (q != '\'' && q != '"')
         return fail(lx, "expected a quoted string ('...' or \"...\") at character %zu", at + 1);
-    const char *v;
-    size_t n;
+    const char *v = NULL;
+    size_t n = 0;
     mmsp_err rc = quoted(lx, q, "string", &v, &n);
     if (rc)
         return rc;
