@@ -19,6 +19,10 @@
 #define CSV_MAX_FIELD (1u << 20)
 
 /* Reads one field starting at *pos; sets *eol at the end of a record. */
+/* The value of a quoted empty field ("") : not allocated, so never freed (compared by address:
+ * a field holding a NUL byte is an allocated "" too). */
+static char csv_empty[1];
+
 static mmsp_err next_field(const char *text, size_t len, size_t *pos, struct buf *field,
                            int *quoted, int *eol, size_t *line, char *err, size_t errlen)
 {
@@ -177,7 +181,7 @@ mmsp_err feat_csv_parse(const char *text, size_t len, struct feat_table *out, ch
                 row[c].s = NULL;
             } else if (field.len == 0) {
                 row[c].null = 0;
-                row[c].s = "";
+                row[c].s = csv_empty;
             } else {
                 row[c].null = 0;
                 row[c].s = strdup(field.data);
@@ -195,7 +199,7 @@ mmsp_err feat_csv_parse(const char *text, size_t len, struct feat_table *out, ch
         }
         rc = feat_table_append(out, row);
         for (size_t k = 0; k < c; k++) {
-            if (row[k].s && *row[k].s)
+            if (row[k].s != csv_empty)
                 free(row[k].s);
             row[k].s = NULL;
         }
@@ -206,7 +210,7 @@ mmsp_err feat_csv_parse(const char *text, size_t len, struct feat_table *out, ch
     }
 out:
     for (size_t k = 0; row && k < n_names; k++)
-        if (row[k].s && *row[k].s)
+        if (row[k].s != csv_empty)
             free(row[k].s); /* the fields of a record that failed half-way */
     for (size_t i = 0; names && i < n_names; i++)
         free(names[i]);

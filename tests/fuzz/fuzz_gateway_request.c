@@ -1,9 +1,9 @@
 /*
  * Fuzz driver for the gateway's /predict body: gateway_request_parse (a "text" body must give
- * the string and no rows), then, when the body names features, gateway_features_row against
- * a fixed list of feature names, and gateway_prediction_diff of the parsed rows with
- * themselves (must be 0 unless NaN). The arena has a small ceiling, as in the server.
- * Calls: gateway (predict.c), common/arena, common/json.
+ * the string and no rows; a body with no rows must name an entity_id), then, when the body names
+ * features, gateway_features_row against a fixed list of feature names, and gateway_prediction_diff
+ * of the parsed rows with themselves (must be 0 unless NaN). The arena has a small ceiling, as in
+ * the server. Calls: gateway (predict.c), common/arena, common/json.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,6 +37,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             mmsp_tensor x;
             if (gateway_features_row(&a, r.features, names, 3, &x, err, sizeof err) == MMSP_OK &&
                 (x.shape[0] != 1 || x.shape[1] != 3 || x.nbytes != 3 * sizeof(float)))
+                abort();
+        } else if (r.inputs.ndim == 0) { /* an entity_id alone: the feature store gives rows */
+            if (!r.entity_id)
                 abort();
         } else {
             const mmsp_tensor *x = &r.inputs;
