@@ -75,9 +75,12 @@ static void usage(FILE *out)
             "                          Inference Protocol v2, round-robin, a failed replica\n"
             "                          is skipped and retried after a back-off) instead of\n"
             "                          the models of this process\n"
-            "  --prediction-log DIR    gateway: rotating JSON-lines log of every /predict\n"
+            "  --prediction-log DIR    gateway: rotating log of every /predict\n"
             "                          (default DATA/predictions when a registry is open;\n"
             "                          'off' disables it)\n"
+            "  --prediction-log-format parquet|jsonl  its file format (default parquet)\n"
+            "  --prediction-log-max-bytes N  rotate a log file past N bytes (default 64 MiB)\n"
+            "  --prediction-log-max-age S    rotate a log file S seconds old (default 3600)\n"
             "  --online-store URL      feature store's online store: embedded (default,\n"
             "                          kept in DATA/features.db) or redis://HOST:PORT[/DB]\n"
             "  --log-level LEVEL       debug|info|warn|error|off (default info)\n"
@@ -233,6 +236,20 @@ int cmd_serve(int argc, char **argv)
             o.inference_urls = urls;
         } else if (strcmp(a, "--prediction-log") == 0) {
             prediction_log = val;
+        } else if (strcmp(a, "--prediction-log-format") == 0) {
+            if (!val || (strcmp(val, "parquet") && strcmp(val, "jsonl"))) {
+                cli_error(a, "expects parquet or jsonl");
+                return EXIT_USAGE;
+            }
+            o.prediction_log_format = val;
+        } else if (strcmp(a, "--prediction-log-max-bytes") == 0) {
+            if (parse_num(a, val, 1, 1ull << 40, &v))
+                return EXIT_USAGE;
+            o.prediction_log_max_bytes = (size_t)v;
+        } else if (strcmp(a, "--prediction-log-max-age") == 0) {
+            if (parse_num(a, val, 1, 30ull * 86400, &v))
+                return EXIT_USAGE;
+            o.prediction_log_max_age_ms = (int64_t)v * 1000;
         } else if (strcmp(a, "--online-store") == 0) {
             o.online_store = val;
         } else if (strcmp(a, "--serving-dir") == 0) {

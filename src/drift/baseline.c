@@ -461,12 +461,9 @@ static int has_suffix(const char *s, const char *suf)
 mmsp_err drift_baseline_from_file(const char *path, const struct drift_baseline_options *o,
                                   struct drift_baseline *out, char *err, size_t errlen)
 {
-    if (has_suffix(path, ".parquet")) {
-        snprintf(err, errlen, "%s: Parquet training data is not supported yet (use CSV)", path);
-        return MMSP_E_UNSUPPORTED;
-    }
     struct drift_table t;
-    mmsp_err rc = drift_csv_read(path, &t, err, errlen);
+    mmsp_err rc = has_suffix(path, ".parquet") ? drift_parquet_read(path, &t, err, errlen)
+                                               : drift_csv_read(path, &t, err, errlen);
     if (rc)
         return rc;
     struct drift_baseline_options oo = o ? *o : (struct drift_baseline_options){0};

@@ -94,12 +94,15 @@ mmsp_err drift_csv_read(const char *path, struct drift_table *out, char *err, si
 mmsp_err drift_csv_parse(const char *text, size_t len, struct drift_table *out, char *err,
                          size_t errlen);
 void drift_table_free(struct drift_table *t);
+/* Reads a flat Parquet file into a table (parquet_table.c): one column per Parquet column,
+ * values as text (numbers round-trip exact, booleans true/false, nulls NULL). */
+mmsp_err drift_parquet_read(const char *path, struct drift_table *out, char *err, size_t errlen);
 
 /* Builds a baseline from a table (a column is numeric when every non-null cell parses as a
  * number). *out is owned by the caller (drift_baseline_free). */
 mmsp_err drift_baseline_build(const struct drift_table *t, const struct drift_baseline_options *o,
                               struct drift_baseline *out, char *err, size_t errlen);
-/* Reads TRAIN.csv (or .parquet once the Parquet reader exists) and builds the baseline. */
+/* Reads TRAIN.csv or TRAIN.parquet (by the name's suffix) and builds the baseline. */
 mmsp_err drift_baseline_from_file(const char *path, const struct drift_baseline_options *o,
                                   struct drift_baseline *out, char *err, size_t errlen);
 /* JSON form (docs/drift.md "Baseline format"). The returned string is malloc'd (caller frees). */

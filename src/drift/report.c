@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "drift/drift.h"
+#include "parquet/parquet.h"
 
 #define MAX_FILES   100000
 #define MAX_THREADS 16
@@ -347,12 +348,117 @@ static void *scan_range(void *arg)
     return NULL;
 }
 
+/* Values of column c as doubles (NaN for nulls); 0 when the type is not numeric. */
+static int column_value(const struct parquet_column *c, size_t i, double *v)
+{
+    if (parquet_column_is_null(c, i)) {
+        *v = NAN;
+        return 1;
+    }
+    switch (c->type) {
+    case PARQUET_DOUBLE:
+        *v = ((const double *)c->values)[i];
+        return 1;
+    case PARQUET_FLOAT:
+        *v = ((const float *)c->values)[i];
+        return 1;
+    case PARQUET_INT32:
+        *v = ((const int32_t *)c->values)[i];
+        return 1;
+    case PARQUET_INT64:
+        *v = (double)((const int64_t *)c->values)[i];
+        return 1;
+    case PARQUET_BOOL:
+        *v = ((const uint8_t *)c->values)[i];
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* A Parquet prediction log (predlog_parquet.c): baseline feature f is the column of the same
+ * name, else the column "f<f>" (the log's names by position). Rows with every feature null
+ * (no inputs) are passed over; rows before since_ms (column "time") too. A file that cannot
+ * be read, or lacks a feature, counts as one skipped line. Returns 1 when the file was read. */
+static int scan_parquet(struct job *j, const char *path)
+{
+    size_t nf = j->b->nfeatures;
+    struct parquet_reader *r = NULL;
+    char err[MMSP_ERRMSG_MAX];
+    int ok = 0;
+    struct parquet_column *cols = calloc(nf + 1, sizeof *cols), tcol;
+    size_t *idx = calloc(nf + 1, sizeof *idx);
+    parquet_column_init(&tcol, PARQUET_TIMESTAMP_MS);
+    for (size_t f = 0; cols && f < nf; f++)
+        parquet_column_init(&cols[f], PARQUET_DOUBLE);
+    if (!cols || !idx || parquet_open(path, &r, err, sizeof err))
+        goto out;
+    for (size_t f = 0; f < nf; f++) {
+        int i = parquet_reader_column_index(r, j->b->features[f].name);
+        if (i < 0) {
+            char name[32];
+            snprintf(name, sizeof name, "f%zu", f);
+            i = parquet_reader_column_index(r, name);
+        }
+        if (i < 0)
+            goto out;
+        idx[f] = (size_t)i;
+    }
+    int tidx = parquet_reader_column_index(r, "time");
+    if (j->since_ms > 0 &&
+        (tidx < 0 || parquet_reader_schema(r)->fields[tidx].type != PARQUET_TIMESTAMP_MS))
+        goto out;
+    for (size_t rg = 0; rg < parquet_reader_row_groups(r); rg++) {
+        for (size_t f = 0; f < nf; f++) {
+            parquet_column_free(&cols[f]);
+            if (parquet_read_column(r, rg, idx[f], &cols[f], err, sizeof err))
+                goto out;
+        }
+        parquet_column_free(&tcol);
+        if (j->since_ms > 0 && parquet_read_column(r, rg, (size_t)tidx, &tcol, err, sizeof err))
+            goto out;
+        size_t rows = (size_t)parquet_reader_row_group_rows(r, rg);
+        for (size_t f = 0; f < nf; f++)
+            if (cols[f].rows != rows)
+                goto out;
+        if (j->since_ms > 0 && tcol.rows != rows)
+            goto out;
+        for (size_t i = 0; i < rows; i++) {
+            if (j->since_ms > 0 && !parquet_column_is_null(&tcol, i) &&
+                ((const int64_t *)tcol.values)[i] < j->since_ms)
+                continue;
+            size_t present = 0;
+            for (size_t f = 0; f < nf; f++) {
+                if (!column_value(&cols[f], i, &j->row[f]))
+                    goto out;
+                present += !isnan(j->row[f]);
+            }
+            if (nf && !present)
+                continue;
+            for (size_t f = 0; f < nf; f++)
+                observe(j, f, j->row[f]);
+            j->acc.rows++;
+        }
+    }
+    ok = 1;
+out:
+    if (!ok)
+        j->acc.skipped++;
+    for (size_t f = 0; cols && f < nf; f++)
+        parquet_column_free(&cols[f]);
+    parquet_column_free(&tcol);
+    free(cols);
+    free(idx);
+    parquet_close(r);
+    return ok;
+}
+
 static int cmp_name(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Sorted list of DIR/predictions-*.jsonl names. */
+/* Sorted list of DIR/predictions-*.jsonl and predictions-*.parquet names. */
 static mmsp_err list_logs(const char *dir, char ***out, size_t *n, char *err, size_t errlen)
 {
     *out = NULL;
@@ -368,7 +474,8 @@ static mmsp_err list_logs(const char *dir, char ***out, size_t *n, char *err, si
     while ((e = readdir(d))) {
         size_t l = strlen(e->d_name);
         if (strncmp(e->d_name, "predictions-", 12) != 0 || l < 18 ||
-            strcmp(e->d_name + l - 6, ".jsonl") != 0)
+            (strcmp(e->d_name + l - 6, ".jsonl") != 0 &&
+             (l < 20 || strcmp(e->d_name + l - 8, ".parquet") != 0)))
             continue;
         if (*n >= MAX_FILES)
             break;
@@ -579,9 +686,16 @@ mmsp_err drift_report_logs(const struct drift_baseline *b, const char *dir,
         if (!jobs[t].row || acc_init(&jobs[t].acc, nf, nbins, nuniq))
             goto nomem;
     }
+    size_t nparquet = 0;
     for (size_t i = 0; i < nfiles; i++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        size_t l = strlen(names[i]);
+        if (l > 8 && strcmp(names[i] + l - 8, ".parquet") == 0) {
+            /* one file at a time: the reader decodes whole row groups */
+            nparquet += (size_t)scan_parquet(&jobs[0], path);
+            continue;
+        }
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             continue; /* rotated away meanwhile */
@@ -596,7 +710,7 @@ mmsp_err drift_report_logs(const struct drift_baseline *b, const char *dir,
         }
         close(fd);
     }
-    r->files = nmaps;
+    r->files = nmaps + nparquet;
     for (size_t i = 0; i < nmaps; i++) {
         /* split the file into nthreads ranges at line boundaries */
         const char *s = maps[i].p, *e = maps[i].p + maps[i].len;

@@ -601,8 +601,18 @@ mmsp_err gateway_new(const struct gateway_options *o, struct gateway **out, char
     if (o->prediction_log_dir) {
         struct predlog_options lo = {.dir = o->prediction_log_dir,
                                      .max_bytes = o->prediction_log_max_bytes,
+                                     .max_age_ms = o->prediction_log_max_age_ms,
                                      .queue = o->prediction_log_queue,
                                      .metrics = g->metrics};
+        const char *fmt = o->prediction_log_format ? o->prediction_log_format : "parquet";
+        if (strcmp(fmt, "parquet") == 0) {
+            rc = predlog_writer_parquet(0, &lo.writer);
+        } else if (strcmp(fmt, "jsonl") != 0) {
+            snprintf(err, errlen, "prediction log format %s: not parquet or jsonl", fmt);
+            rc = MMSP_E_INVALID;
+        }
+        if (rc)
+            goto out;
         if ((rc = predlog_open(&lo, &g->predlog, err, errlen)))
             goto out;
     }

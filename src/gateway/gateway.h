@@ -89,16 +89,18 @@ mmsp_err gateway_backend_remote(const struct gateway_remote_options *o,
 struct predlog;
 
 struct gateway_options {
-    struct registry *registry;        /* borrowed: deployments, events, rollback */
-    struct gateway_backend *backend;  /* owned by the gateway from gateway_new on */
-    struct metrics_registry *metrics; /* borrowed */
-    const char *admin_token;          /* POST /alerts needs "Authorization: Bearer" it when
-                                         set (alertmanager.yml http_config.authorization) */
-    unsigned timeout_ms;              /* per inference request; default 2000 */
-    unsigned poll_ms;                 /* deployments re-read; default 250 */
-    const char *prediction_log_dir;   /* NULL = no log; else rotating files here */
-    size_t prediction_log_max_bytes;  /* rotate after; default 64 MiB */
-    size_t prediction_log_queue;      /* records queued before dropping; default 65536 */
+    struct registry *registry;         /* borrowed: deployments, events, rollback */
+    struct gateway_backend *backend;   /* owned by the gateway from gateway_new on */
+    struct metrics_registry *metrics;  /* borrowed */
+    const char *admin_token;           /* POST /alerts needs "Authorization: Bearer" it when
+                                          set (alertmanager.yml http_config.authorization) */
+    unsigned timeout_ms;               /* per inference request; default 2000 */
+    unsigned poll_ms;                  /* deployments re-read; default 250 */
+    const char *prediction_log_dir;    /* NULL = no log; else rotating files here */
+    size_t prediction_log_max_bytes;   /* rotate after; default 64 MiB */
+    size_t prediction_log_queue;       /* records queued before dropping; default 65536 */
+    const char *prediction_log_format; /* "parquet" (NULL = default) or "jsonl" */
+    int64_t prediction_log_max_age_ms; /* rotate an older file; 0 = 1 hour */
     /* Where a POST /predict body without "deployment" goes (the inference role's simple API
      * for its default model); NULL = such a body is a 400. */
     mmsp_err (*fallback_predict)(struct http_request *req, struct http_response *res, void *ctx);

@@ -4,7 +4,8 @@
  * few instructions; a full ring drops the record and counts it, so a request never waits for
  * the disk. One background thread swaps the ring's contents out in batches and hands each
  * record to the writer (vtable), opening files lazily as DIR/predictions-<UTC>-<seq>.<ext> and
- * rotating once a file passes max_bytes. The JSON-lines writer lives here too.
+ * rotating once a file passes max_bytes or max_age_ms, or when the writer says a record needs
+ * a new file (starts_new_file). The JSON-lines writer lives here too.
  * Calls: common/buf, common/json (number and string writers), common/log, metrics.
  */
 #include "gateway/predlog.h"
@@ -27,6 +28,7 @@
 
 #define PREDLOG_DEFAULT_MAX_BYTES ((size_t)64 << 20)
 #define PREDLOG_DEFAULT_QUEUE     65536
+#define PREDLOG_DEFAULT_MAX_AGE   (3600 * 1000LL)
 #define PREDLOG_MAX_QUEUE         (1u << 24)
 #define PREDLOG_LINE_MAX          ((size_t)64 << 20) /* one record's JSON */
 
@@ -36,6 +38,7 @@
 struct predlog {
     char *dir;
     size_t max_bytes;
+    int64_t max_age_ms;
     struct predlog_writer *writer; /* owned */
     pthread_t thread;
     int thread_started;
@@ -58,6 +61,7 @@ struct predlog {
     int file_open;
     unsigned file_seq;
     size_t file_bytes;
+    int64_t file_opened_ms; /* CLOCK_REALTIME ms */
 };
 
 /* ------------------------------------------------------------------ JSON lines writer */
@@ -366,6 +370,7 @@ static mmsp_err open_next(struct predlog *log, char *err, size_t errlen)
     if (!rc) {
         log->file_open = 1;
         log->file_bytes = 0;
+        log->file_opened_ms = now_ms();
     }
     return rc;
 }
@@ -385,6 +390,10 @@ static void write_one(struct predlog *log, const struct predlog_entry *e)
 {
     char err[MMSP_ERRMSG_MAX] = "";
     mmsp_err rc = MMSP_OK;
+    if (log->file_open &&
+        (now_ms() - log->file_opened_ms >= log->max_age_ms ||
+         (log->writer->ops->starts_new_file && log->writer->ops->starts_new_file(log->writer, e))))
+        close_current(log);
     if (!log->file_open && (rc = open_next(log, err, sizeof err)))
         goto out;
     size_t bytes = 0;
@@ -407,8 +416,21 @@ static void *run(void *arg)
     struct predlog *log = arg;
     pthread_mutex_lock(&log->mu);
     for (;;) {
-        while (!log->count && !log->stopping)
-            pthread_cond_wait(&log->work_cv, &log->mu);
+        while (!log->count && !log->stopping) {
+            if (!log->file_open) {
+                pthread_cond_wait(&log->work_cv, &log->mu);
+                continue;
+            }
+            /* An idle open file still rotates once it is max_age_ms old. */
+            int64_t due = log->file_opened_ms + log->max_age_ms;
+            struct timespec dl = {(time_t)(due / 1000), (long)(due % 1000) * 1000000};
+            if (pthread_cond_timedwait(&log->work_cv, &log->mu, &dl) == ETIMEDOUT && !log->count &&
+                !log->stopping && now_ms() >= due) {
+                pthread_mutex_unlock(&log->mu);
+                close_current(log);
+                pthread_mutex_lock(&log->mu);
+            }
+        }
         if (!log->count && log->stopping)
             break;
         /* Take the whole ring (up to the batch size) in one go; write without the lock. */
@@ -534,6 +556,7 @@ mmsp_err predlog_open(const struct predlog_options *o, struct predlog **out, cha
     if (!log->writer && (rc = predlog_writer_jsonl(&log->writer)))
         goto out;
     log->max_bytes = o->max_bytes ? o->max_bytes : PREDLOG_DEFAULT_MAX_BYTES;
+    log->max_age_ms = o->max_age_ms > 0 ? o->max_age_ms : PREDLOG_DEFAULT_MAX_AGE;
     log->cap = o->queue ? o->queue : PREDLOG_DEFAULT_QUEUE;
     if (log->cap > PREDLOG_MAX_QUEUE) {
         snprintf(err, errlen, "prediction log queue %zu is above %u", log->cap, PREDLOG_MAX_QUEUE);

@@ -11,6 +11,7 @@
 #ifndef MMSP_GATEWAY_PREDLOG_H
 #define MMSP_GATEWAY_PREDLOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,6 +65,9 @@ struct predlog_writer_ops {
     /* Flushes and closes the current file (fsync'ed); a no-op when none is open. */
     mmsp_err (*close_file)(struct predlog_writer *w, char *err, size_t errlen);
     void (*free)(struct predlog_writer *w);
+    /* True when e cannot go into the open file (Parquet: another feature count, so another
+     * schema): the log closes the file and opens the next one first. May be NULL. */
+    bool (*starts_new_file)(struct predlog_writer *w, const struct predlog_entry *e);
 };
 struct predlog_writer {
     const struct predlog_writer_ops *ops;
@@ -74,6 +78,15 @@ struct predlog_writer {
  * probabilities, latency_ms, status. Owned by the caller until passed to predlog_open. */
 mmsp_err predlog_writer_jsonl(struct predlog_writer **out);
 
+/* The Parquet writer (predlog_parquet.c): one row per input row with the columns time
+ * (TIMESTAMP_MS), id, deployment, environment, model (STRING), version (INT64), variant,
+ * entity_id (STRING), f0..fN-1 (DOUBLE, the input features), prediction (DOUBLE; null unless
+ * the model gives one number per row), latency_ms (DOUBLE), status (STRING). Rows are written
+ * as a row group every row_group_rows rows (0 = 10000, at most 65536) and at rotation; a file
+ * is visible under its name only once complete (footer written, fsync'd, renamed). Owned by
+ * the caller until passed to predlog_open. */
+mmsp_err predlog_writer_parquet(size_t row_group_rows, struct predlog_writer **out);
+
 /* Appends e as one JSON object (no newline) to b; exposed for tests and other writers. */
 struct buf;
 mmsp_err predlog_entry_json(struct buf *b, const struct predlog_entry *e);
@@ -81,6 +94,7 @@ mmsp_err predlog_entry_json(struct buf *b, const struct predlog_entry *e);
 struct predlog_options {
     const char *dir;                  /* created when missing (one level) */
     size_t max_bytes;                 /* rotate once a file passes this; 0 = 64 MiB */
+    int64_t max_age_ms;               /* rotate once a file is this old; 0 = 1 hour */
     size_t queue;                     /* records queued before dropping; 0 = 65536 */
     struct predlog_writer *writer;    /* owned by the log from predlog_open on; NULL = jsonl */
     struct metrics_registry *metrics; /* borrowed; NULL = no metrics */

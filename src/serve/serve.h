@@ -38,7 +38,10 @@ struct serve_options {
     unsigned roles;
     const char *const *inference_urls; /* borrowed; n of them; gateway over remote roles */
     size_t n_inference_urls;
-    const char *prediction_log_dir; /* gateway role: rotating prediction log here; NULL = none */
+    const char *prediction_log_dir;    /* gateway role: rotating prediction log here; NULL = none */
+    const char *prediction_log_format; /* "parquet" (NULL = default) or "jsonl" */
+    size_t prediction_log_max_bytes;   /* rotate after; 0 = 64 MiB */
+    int64_t prediction_log_max_age_ms; /* rotate after; 0 = 1 hour */
     /* Feature store (docs/features.md), hosted whenever registry is set: its database is
      * features_url (a postgres:// URL) or DATA/features.db; the online store is online_store
      * ("redis://HOST:PORT") or NULL = embedded. */

@@ -230,6 +230,9 @@ static mmsp_err start_gateway(struct serve_server *s, char *err, size_t errlen)
         .fallback_predict = s->repo ? serve_simple_predict : NULL,
         .fallback_ctx = s,
         .prediction_log_dir = s->o.prediction_log_dir,
+        .prediction_log_format = s->o.prediction_log_format,
+        .prediction_log_max_bytes = s->o.prediction_log_max_bytes,
+        .prediction_log_max_age_ms = s->o.prediction_log_max_age_ms,
         .features = s->features,
         .online = s->online,
     };

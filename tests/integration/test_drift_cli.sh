@@ -1,8 +1,9 @@
 #!/bin/bash
-# `mmsp drift baseline|report` end to end on the real binary: baseline from CSV, reports over
-# JSON-lines prediction logs (healthy, drifted, --since, --json, the report file next to the
-# logs), usage and input errors, the retraining command fired once per episode with the report
-# path, the webhook (a real HTTP server on loopback), and "retrain_triggered" in the history.
+# `mmsp drift baseline|report` end to end on the real binary: baselines from CSV and Parquet,
+# reports over JSON-lines and Parquet prediction logs (healthy, drifted, --since, --json, the
+# report file next to the logs), usage and input errors, the retraining command fired once per
+# episode with the report path, the webhook (a real HTTP server on loopback), and
+# "retrain_triggered" in the history.
 source "$(dirname "$0")/lib.sh"
 
 M="$MMSP_BIN"
@@ -87,6 +88,43 @@ expect_json '.rows' '800'
 expect_json '.status' '"healthy"'
 BODY=$("$M" drift report --baseline "$D/base.json" --logs "$D/old" --json --out "$D/all.json")
 expect_json '.rows' '1300'
+
+# --- Parquet: training data and prediction logs (written by our Parquet writer through
+# tests/conformance/parquet_from_csv; the gateway's own Parquet logs are read back in
+# test_predlog_parquet_crash.sh)
+P2C="$MMSP_BUILD_DIR/tests/conformance_parquet_from_csv"
+{ echo "x:DOUBLE,y:INT64,label:STRING"; tail -n +2 "$D/train.csv"; } > "$D/train.pq.csv"
+"$P2C" "$D/train.pq.csv" "$D/train.parquet" 1000 || fail "cannot write train.parquet"
+if "$M" drift baseline --data "$D/train.parquet" --out "$D/basepq.json" >/dev/null 2>"$D/err"; then pass; else fail "parquet baseline: $(cat "$D/err")"; fi
+# the same numbers as from the CSV (everything but the source name)
+if [ "$(jq -S 'del(.source)' "$D/basepq.json")" = "$(jq -S 'del(.source)' "$D/base.json")" ]; then pass; else
+  fail "parquet baseline differs from the CSV one: $(diff <(jq -S 'del(.source)' "$D/basepq.json") <(jq -S 'del(.source)' "$D/base.json") | head -5)"; fi
+printf 'not parquet' > "$D/bad.parquet"
+"$M" drift baseline --data "$D/bad.parquet" --out "$D/x.json" 2>"$D/err"; rc=$?
+if [ $rc = 1 ] && grep -q '^mmsp: drift baseline: .*bad.parquet' "$D/err"; then pass; else fail "bad parquet: rc $rc $(cat "$D/err")"; fi
+# pqlogs DIR SHIFT N TIME_MS NAME HEADER : a Parquet log (columns by position f0..f2 or by name)
+pqlogs() {
+  mkdir -p "$1"
+  { echo "$6"; awk -v s="$2" -v n="$3" -v t="$4" 'BEGIN { srand(11); for (i = 0; i < n; i++) printf "%s,%.6f,%d,0\n", t, (rand() + rand()) * 5 + s, int(rand() * 5) }'; } > "$D/pq.csv"
+  "$P2C" "$D/pq.csv" "$1/$5" 700 || fail "cannot write $1/$5"
+}
+NOW_MS=$(($(date +%s) * 1000))
+POS='time:TIMESTAMP_MS,f0:DOUBLE,f1:DOUBLE,f2:DOUBLE'
+pqlogs "$D/pq" 0 3000 "$NOW_MS" predictions-20260101T000000Z-000001.parquet "$POS"
+printf 'PAR1 truncated' > "$D/pq/predictions-20260101T000000Z-000002.parquet"
+: > "$D/pq/predictions-20260101T000000Z-000003.parquet.tmp" # a file still being written
+BODY=$("$M" drift report --baseline "$D/base.json" --logs "$D/pq" --json --out "$D/pq.json")
+expect_json '[.rows, .skipped_lines, .status, .features[0].psi < 0.1, .features[2].status]' '[3000,1,"healthy",true,"no_data"]'
+pqlogs "$D/pqbad" 3 2000 "$NOW_MS" predictions-20260101T000000Z-000001.parquet 'time:TIMESTAMP_MS,x:DOUBLE,y:DOUBLE,label:DOUBLE'
+BODY=$("$M" drift report --baseline "$D/base.json" --logs "$D/pqbad" --json --out "$D/pqbad.json")
+expect_json '[.rows, .status, .features[0].status, .features[1].status]' '[2000,"critical","critical","healthy"]'
+# Parquet and JSON lines side by side, and --since over the Parquet "time" column
+pqlogs "$D/old" 3 400 1577836800000 predictions-20200101T000000Z-000009.parquet "$POS"
+pqlogs "$D/old" 0 200 "$NOW_MS" predictions-20260101T000000Z-000009.parquet "$POS"
+BODY=$("$M" drift report --baseline "$D/base.json" --logs "$D/old" --since 24h --json --out "$D/since2.json")
+expect_json '[.rows, .status]' '[1000,"healthy"]'
+BODY=$("$M" drift report --baseline "$D/base.json" --logs "$D/old" --json --out "$D/all2.json")
+expect_json '.rows' '1900'
 
 # --- webhook on loopback, once per episode, again after the episode ended
 cat > "$D/hook.py" <<'EOS'

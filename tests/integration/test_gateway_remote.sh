@@ -137,7 +137,7 @@ URL="http://127.0.0.1:${PORT[a]}"
 req GET /api/v1/models
 expect_status 404 "an inference-only role hosts no registry API"
 start_role gw 0 --roles gateway --inference-url "http://127.0.0.1:${PORT[a]},http://127.0.0.1:${PORT[b]}/" \
-  --data "$DATA" --poll-ms 100
+  --data "$DATA" --poll-ms 100 --prediction-log-format jsonl
 wait_until "the gateway answers /predict" gw_ok
 gw_predict first
 expect_status 200 "predict through the gateway"
