@@ -572,6 +572,77 @@ static inline void perfect_one(const struct forest *f, uint32_t t, const float *
     acc[f->trees[t].group] += f->pleaves[((size_t)t << D) + i - ni];
 }
 
+/*
+ * One row over the whole perfect layout with the depth D a compile-time constant (see
+ * row_walk): ROW_WALKS walks in lockstep, all addressed from one base pointer, so the indices,
+ * the base and the row stay in registers (16 separate node pointers did not: the old one-row
+ * path spilled), and consecutive groups overlap in the CPU. With one output group the margin
+ * is summed in a register, not in acc. Leaf values are added in tree order (bit-identical).
+ * ROW_WALKS = 12 measured best on the fraud-detector example (300 trees, depth 5; bench_runtime,
+ * alternating runs): 8 walks 1.41 µs, 12 1.22 µs, 16 1.32 µs, 24 1.38 µs per row; the old
+ * path 1.92 µs.
+ */
+#define ROW_WALKS   12
+#define ROW_EACH(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define ROW_DECL(k) uint32_t i##k = 0;
+#define ROW_STEP(k)                                                                                \
+    {                                                                                              \
+        const struct forest_pnode *n_ = p + (k)*ni + i##k;                                         \
+        i##k = 2 * i##k + 1 + (uint32_t) !(r2[n_->feature] < n_->value);                           \
+    }
+#define ROW_SUM(k) sum += l[(k)*nl + i##k];
+#define ROW_ACC(k) acc[f->trees[t + (k)].group] += l[(k)*nl + i##k];
+
+static inline __attribute__((always_inline)) void
+row_walk_d(const struct forest *f, const float *r2, float *acc, const uint32_t D)
+{
+    const uint32_t ni = (1u << D) - 1, nl = 1u << D;
+    const int single = f->num_group == 1;
+    float sum = acc[0];
+    uint32_t t = 0;
+    for (; t + ROW_WALKS <= f->n_trees; t += ROW_WALKS) {
+        const struct forest_pnode *p = f->pnodes + (size_t)t * ni;
+        ROW_EACH(ROW_DECL)
+        for (uint32_t s = 0; s < D; s++) {
+            ROW_EACH(ROW_STEP)
+        }
+        const float *l = f->pleaves + ((size_t)t << D) - ni;
+        if (single) {
+            ROW_EACH(ROW_SUM)
+        } else {
+            ROW_EACH(ROW_ACC)
+        }
+    }
+    if (single)
+        acc[0] = sum;
+    for (; t < f->n_trees; t++)
+        perfect_one(f, t, r2, acc);
+}
+
+#define ROW_WALK(d)                                                                                \
+    static void row_walk_##d(const struct forest *f, const float *r2, float *acc)                  \
+    {                                                                                              \
+        row_walk_d(f, r2, acc, d);                                                                 \
+    }
+ROW_WALK(1)
+ROW_WALK(2)
+ROW_WALK(3)
+ROW_WALK(4)
+ROW_WALK(5)
+ROW_WALK(6)
+ROW_WALK(7)
+ROW_WALK(8)
+
+/* One doubled row r2 through every tree; depths past 8 take the generic lockstep. */
+static void row_walk(const struct forest *f, const float *r2, float *acc)
+{
+    static void (*const by_depth[])(const struct forest *, const float *, float *) = {
+        NULL,       row_walk_1, row_walk_2, row_walk_3, row_walk_4,
+        row_walk_5, row_walk_6, row_walk_7, row_walk_8,
+    };
+    by_depth[f->pdepth](f, r2, acc);
+}
+
 /* The perfect-layout counterpart of accumulate_block; r2 is scratch for nb doubled rows. */
 static void perfect_block(const struct forest *f, const float *rows, size_t nb, float *r2,
                           float *acc)
@@ -580,6 +651,10 @@ static void perfect_block(const struct forest *f, const float *rows, size_t nb, 
     uint32_t t = 0;
     for (size_t r = 0; r < nb; r++)
         double_row(rows + r * nf, nf, r2 + r * 2 * nf);
+    if (nb == 1 && f->pdepth >= 1 && f->pdepth <= 8) { /* one row */
+        row_walk(f, r2, acc);
+        return;
+    }
     if (nb == 1) /* one row: sixteen trees at a time */
         for (; t + 2 * LOCKSTEP <= f->n_trees; t += 2 * LOCKSTEP)
             perfect_lockstep2(f, t, r2, acc, t + LOCKSTEP, r2, acc);
