@@ -192,7 +192,8 @@ static mmsp_err read_int_list(struct pctx *p, const yaml_node_t *n, const char *
         return fail(p, line_of(n), MMSP_E_INVALID, field, "more than %zu entries", maxn);
     for (size_t i = 0; i < k; i++) {
         char f[160];
-        snprintf(f, sizeof f, "%s[%zu]", field, i);
+        if (snprintf(f, sizeof f, "%s[%zu]", field, i) >= (int)sizeof f)
+            f[sizeof f - 1] = '\0'; /* message text only: cut */
         yaml_node_t *it = yaml_document_get_node(p->doc, n->data.sequence.items.start[i]);
         mmsp_err rc = it ? read_int(p, it, f, min, max, &out[i]) : MMSP_E_PARSE;
         if (rc)
@@ -250,7 +251,9 @@ static mmsp_err walk_mapping(struct pctx *p, const yaml_node_t *n, const char *f
             return fail(p, line_of(k), MMSP_E_INVALID, *field ? field : "config",
                         "keys must be plain strings");
         const char *key = (const char *)k->data.scalar.value;
-        snprintf(sub, sizeof sub, "%s%s%s", field, *field ? "." : "", key);
+        /* A field path only names the place in messages: a long one is cut, never overrun. */
+        if (snprintf(sub, sizeof sub, "%s%s%s", field, *field ? "." : "", key) >= (int)sizeof sub)
+            sub[sizeof sub - 1] = '\0';
         for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < pr; q++) {
             yaml_node_t *qk = yaml_document_get_node(p->doc, q->key);
             if (qk && qk->type == YAML_SCALAR_NODE &&
@@ -334,7 +337,8 @@ static mmsp_err read_io_list(struct pctx *p, const yaml_node_t *n, const char *f
     *count = k;
     for (size_t i = 0; i < k; i++) {
         char f[160];
-        snprintf(f, sizeof f, "%s[%zu]", field, i);
+        if (snprintf(f, sizeof f, "%s[%zu]", field, i) >= (int)sizeof f)
+            f[sizeof f - 1] = '\0'; /* message text only: cut */
         yaml_node_t *it = yaml_document_get_node(p->doc, n->data.sequence.items.start[i]);
         if (!it)
             return fail(p, line_of(n), MMSP_E_PARSE, f, "broken node");
@@ -411,7 +415,8 @@ static mmsp_err read_instance_group(struct pctx *p, const yaml_node_t *n, const 
     int64_t total = 0;
     for (size_t i = 0; i < k; i++) {
         char f[160];
-        snprintf(f, sizeof f, "%s[%zu]", field, i);
+        if (snprintf(f, sizeof f, "%s[%zu]", field, i) >= (int)sizeof f)
+            f[sizeof f - 1] = '\0'; /* message text only: cut */
         yaml_node_t *it = yaml_document_get_node(p->doc, n->data.sequence.items.start[i]);
         if (!it)
             return fail(p, line_of(n), MMSP_E_PARSE, f, "broken node");
