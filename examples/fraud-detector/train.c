@@ -16,7 +16,8 @@
  *   OUTDIR/request-fraud.json                a v2 infer request body: a test-split fraud row the
  *   OUTDIR/request-normal.json               model flags, and a normal row it passes
  * Every file is written to a temporary name and renamed, so a build interrupted half-way never
- * leaves a model that looks complete. Calls: libxgboost (C API), libc.
+ * leaves a model that looks complete. Calls: examples/common/train_common (the parts shared
+ * with the spam-detector trainer), libxgboost (C API), libc.
  */
 #include <errno.h>
 #include <math.h>
@@ -24,9 +25,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <xgboost/c_api.h>
+
+#include "train_common.h"
 
 #define N_FEATURES 30
 #define MAX_ROWS   10000000L /* refuse larger inputs instead of growing without end */
@@ -155,112 +157,6 @@ out:
     return rc;
 }
 
-/* Reports a failed libxgboost call. Returns 1 for `rc = xgb_failed(...)` chains. */
-static int xgb_failed(const char *what)
-{
-    fprintf(stderr, "train: libxgboost: %s: %s\n", what, XGBGetLastError());
-    return 1;
-}
-
-#define XGB(call)                                                                                  \
-    do {                                                                                           \
-        if ((call) != 0) {                                                                         \
-            rc = xgb_failed(#call);                                                                \
-            goto out;                                                                              \
-        }                                                                                          \
-    } while (0)
-
-/* Builds a DMatrix with labels and feature names. */
-static int make_dmatrix(const struct dataset *d, DMatrixHandle *out)
-{
-    int rc = 0;
-    *out = NULL;
-    XGB(XGDMatrixCreateFromMat(d->x, (bst_ulong)d->rows, N_FEATURES, NAN, out));
-    XGB(XGDMatrixSetFloatInfo(*out, "label", d->y, (bst_ulong)d->rows));
-    XGB(XGDMatrixSetStrFeatureInfo(*out, "feature_name", (const char **)d->names, N_FEATURES));
-    return 0;
-out:
-    if (*out)
-        XGDMatrixFree(*out);
-    *out = NULL;
-    return rc;
-}
-
-struct metrics {
-    long tp, fp, tn, fn;
-    double accuracy, precision, recall, f1, auc;
-};
-
-/* AUC as the probability that a random fraud row scores above a random normal row (ties count
- * one half): rank-sum over the scores sorted ascending. */
-struct scored {
-    float p;
-    float y;
-};
-
-static int cmp_scored(const void *a, const void *b)
-{
-    float pa = ((const struct scored *)a)->p, pb = ((const struct scored *)b)->p;
-    return (pa > pb) - (pa < pb);
-}
-
-static double auc(const float *p, const float *y, long n)
-{
-    struct scored *s = malloc((size_t)n * sizeof *s);
-    if (!s)
-        return NAN;
-    for (long i = 0; i < n; i++)
-        s[i] = (struct scored){p[i], y[i]};
-    qsort(s, (size_t)n, sizeof *s, cmp_scored);
-    double rank_sum = 0.0; /* sum of the (1-based, tie-averaged) ranks of positive rows */
-    long pos = 0;
-    for (long i = 0; i < n;) {
-        long j = i;
-        while (j < n && s[j].p == s[i].p)
-            j++;
-        double avg_rank = (double)(i + 1 + j) / 2.0;
-        for (long k = i; k < j; k++) {
-            if (s[k].y == 1.0f) {
-                rank_sum += avg_rank;
-                pos++;
-            }
-        }
-        i = j;
-    }
-    free(s);
-    long neg = n - pos;
-    if (pos == 0 || neg == 0)
-        return NAN;
-    return (rank_sum - (double)pos * (double)(pos + 1) / 2.0) / ((double)pos * (double)neg);
-}
-
-static double ratio(long a, long b)
-{
-    return b ? (double)a / (double)b : 0.0;
-}
-
-static void evaluate(const float *p, const float *y, long n, struct metrics *m)
-{
-    memset(m, 0, sizeof *m);
-    for (long i = 0; i < n; i++) {
-        int pred = p[i] > 0.5f, truth = y[i] == 1.0f;
-        if (pred && truth)
-            m->tp++;
-        else if (pred)
-            m->fp++;
-        else if (truth)
-            m->fn++;
-        else
-            m->tn++;
-    }
-    m->accuracy = ratio(m->tp + m->tn, n);
-    m->precision = ratio(m->tp, m->tp + m->fp);
-    m->recall = ratio(m->tp, m->tp + m->fn);
-    m->f1 = m->precision + m->recall > 0 ? 2 * m->precision * m->recall / (m->precision + m->recall)
-                                         : 0.0;
-    m->auc = auc(p, y, n);
-}
-
 /*
  * A fairness figure for the manifest's spec.fairness. The synthetic data has no protected
  * attribute, so the time-of-day segment stands in for one: demographic parity is the gap in
@@ -282,75 +178,9 @@ static void fairness_by_time_of_day(const struct dataset *d, const float *p, str
         flag_day += day && flagged;
         flag_night += !day && flagged;
     }
-    f->rate_day = ratio(flag_day, n_day);
-    f->rate_night = ratio(flag_night, n_night);
+    f->rate_day = train_ratio(flag_day, n_day);
+    f->rate_night = train_ratio(flag_night, n_night);
     f->demographic_parity = fabs(f->rate_day - f->rate_night);
-}
-
-/*
- * The drift figure for spec.drift.score: the population stability index of the model's score
- * between the training split (expected) and the test split (actual), over ten bins cut at the
- * training scores' deciles; an empty bin counts as 1e-4. Below 0.1 is usually read as stable.
- * NAN when out of memory.
- */
-static int cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-static double score_psi(const float *expected, long n_exp, const float *actual, long n_act)
-{
-    enum { BINS = 10 };
-    float *sorted = malloc((size_t)n_exp * sizeof *sorted);
-    if (!sorted)
-        return NAN;
-    memcpy(sorted, expected, (size_t)n_exp * sizeof *sorted);
-    qsort(sorted, (size_t)n_exp, sizeof *sorted, cmp_float);
-    float cut[BINS - 1];
-    for (int b = 1; b < BINS; b++)
-        cut[b - 1] = sorted[(long)((double)b * (double)n_exp / BINS)];
-    free(sorted);
-    long ce[BINS] = {0}, ca[BINS] = {0};
-    for (int k = 0; k < 2; k++) {
-        const float *v = k ? actual : expected;
-        long n = k ? n_act : n_exp, *c = k ? ca : ce;
-        for (long i = 0; i < n; i++) {
-            int b = 0;
-            while (b < BINS - 1 && v[i] > cut[b])
-                b++;
-            c[b]++;
-        }
-    }
-    double psi = 0.0;
-    for (int b = 0; b < BINS; b++) {
-        double e = ce[b] ? (double)ce[b] / (double)n_exp : 1e-4;
-        double a = ca[b] ? (double)ca[b] / (double)n_act : 1e-4;
-        psi += (a - e) * log(a / e);
-    }
-    return psi;
-}
-
-/* Writes `text` to path through path.tmp + rename. Returns 0 or 1 (message printed). */
-static int write_file_atomic(const char *path, const char *text)
-{
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        fprintf(stderr, "train: %s: %s\n", tmp, strerror(errno));
-        return 1;
-    }
-    fputs(text, f);
-    if (fflush(f) != 0 || ferror(f) || fclose(f) != 0) {
-        fprintf(stderr, "train: %s: write failed\n", tmp);
-        return 1;
-    }
-    if (rename(tmp, path) != 0) {
-        fprintf(stderr, "train: %s: %s\n", path, strerror(errno));
-        return 1;
-    }
-    return 0;
 }
 
 /* Appends the shortest decimal that reads back as exactly v (so a request carries the very
@@ -378,7 +208,7 @@ static int write_request(const char *path, const struct dataset *d, long row)
         append_float(body, sizeof body, d->x[row * N_FEATURES + i]);
     }
     strcat(body, "]}]}\n");
-    return write_file_atomic(path, body);
+    return train_file_write_atomic(path, body);
 }
 
 /*
@@ -387,65 +217,23 @@ static int write_request(const char *path, const struct dataset *d, long row)
  * the same on every run (training is deterministic); examples/fraud-detector/manifest.yaml is
  * a checked-in copy that test_example_fraud.sh compares with it.
  */
-static int write_manifest(const char *outdir, const struct metrics *m, const struct fairness *f,
-                          double drift)
+static int write_manifest(const char *outdir, const struct train_metrics *m,
+                          const struct fairness *f, double drift)
 {
-    char path[4096], text[4096];
-    int major = 0, minor = 0, patch = 0;
-    XGBoostVersion(&major, &minor, &patch);
+    char fairness[512];
     snprintf(
-        text, sizeof text,
-        "# The fraud-detector example's manifest, written by examples/fraud-detector/train\n"
-        "# from what it measured on the 12,000-row test split (threshold 0.5).\n"
-        "apiVersion: mlifecycle.io/v1\n"
-        "kind: ModelDeployment\n"
-        "metadata:\n"
-        "  name: " MODEL_NAME "\n"
-        "spec:\n"
-        "  model:\n"
-        "    name: " MODEL_NAME "\n"
-        "    framework: xgboost\n"
-        "  metrics:\n"
-        "    accuracy: %.6f\n"
-        "    precision: %.6f\n"
-        "    recall: %.6f\n"
-        "    f1_score: %.6f\n"
-        "    auc: %.6f\n"
-        "  fairness:\n"
+        fairness, sizeof fairness,
         "    # No protected attribute in this synthetic data: the gap in flagged rate between\n"
         "    # day (07:00-23:00) and night transactions stands in for one.\n"
         "    demographic_parity: %.6f\n"
         "    flagged_rate_day: %.6f\n"
-        "    flagged_rate_night: %.6f\n"
-        "  drift:\n"
-        "    # Population stability index of the score, training split vs test split.\n"
-        "    score: %.6f\n"
-        "  dependencies:\n"
-        "    - name: xgboost\n"
-        "      version: \"%d.%d.%d\"\n",
-        m->accuracy, m->precision, m->recall, m->f1, m->auc, f->demographic_parity, f->rate_day,
-        f->rate_night, drift, major, minor, patch);
-    snprintf(path, sizeof path, "%s/manifest.yaml", outdir);
-    return write_file_atomic(path, text);
-}
-
-static int make_dirs(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-            *p = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-                fprintf(stderr, "train: %s: %s\n", buf, strerror(errno));
-                return 1;
-            }
-            if (c == '\0')
-                return 0;
-            *p = c;
-        }
-    }
+        "    flagged_rate_night: %.6f\n",
+        f->demographic_parity, f->rate_day, f->rate_night);
+    return train_manifest_write(
+        outdir, MODEL_NAME,
+        "# The fraud-detector example's manifest, written by examples/fraud-detector/train\n"
+        "# from what it measured on the 12,000-row test split (threshold 0.5).\n",
+        m, fairness, drift);
 }
 
 int main(int argc, char **argv)
@@ -462,11 +250,14 @@ int main(int argc, char **argv)
     DMatrixHandle dtrain = NULL, dtest = NULL;
     BoosterHandle booster = NULL;
     float *train_pred = NULL;
-    char path[4096], tmp[4200], text[4096];
+    char path[4096], text[4096];
 
     if (dataset_load(train_path, &train) || dataset_load(test_path, &test))
         goto out;
-    if (make_dmatrix(&train, &dtrain) || make_dmatrix(&test, &dtest))
+    if (train_dmatrix_create(&(struct train_split){train.x, train.y, train.rows}, N_FEATURES,
+                             (const char **)train.names, &dtrain) ||
+        train_dmatrix_create(&(struct train_split){test.x, test.y, test.rows}, N_FEATURES,
+                             (const char **)test.names, &dtest))
         goto out;
 
     static const char *const params[][2] = {
@@ -481,39 +272,20 @@ int main(int argc, char **argv)
         {"nthread", "1"},
         {"seed", "0"},
     };
-    XGB(XGBoosterCreate(&dtrain, 1, &booster));
-    for (size_t i = 0; i < sizeof params / sizeof params[0]; i++)
-        XGB(XGBoosterSetParam(booster, params[i][0], params[i][1]));
-    for (int it = 0; it < ROUNDS; it++)
-        XGB(XGBoosterUpdateOneIter(booster, it, dtrain));
+    if (train_booster_fit(dtrain, params, sizeof params / sizeof params[0], ROUNDS, &booster))
+        goto out;
     /* The booster does not take the names from the DMatrix; set them so model.json has them. */
     XGB(XGBoosterSetStrFeatureInfo(booster, "feature_name", (const char **)train.names,
                                    N_FEATURES));
 
-    const char *config = "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, "
-                         "\"iteration_end\": 0, \"strict_shape\": false}";
-    const bst_ulong *shape;
-    bst_ulong dim;
     const float *pred;
-    /* Training-split scores first (copied: the next predict call reuses the booster's buffer),
-     * for the drift figure. */
-    XGB(XGBoosterPredictFromDMatrix(booster, dtrain, config, &shape, &dim, &pred));
-    if (dim != 1 || shape[0] != (bst_ulong)train.rows ||
-        !(train_pred = malloc((size_t)train.rows * sizeof *train_pred))) {
-        fprintf(stderr, "train: unexpected prediction shape or out of memory\n");
+    if (train_booster_predict(booster, dtrain, train.rows, dtest, test.rows, &train_pred, &pred))
         goto out;
-    }
-    memcpy(train_pred, pred, (size_t)train.rows * sizeof *train_pred);
-    XGB(XGBoosterPredictFromDMatrix(booster, dtest, config, &shape, &dim, &pred));
-    if (dim != 1 || shape[0] != (bst_ulong)test.rows) {
-        fprintf(stderr, "train: unexpected prediction shape\n");
-        goto out;
-    }
-    struct metrics m;
-    evaluate(pred, test.y, test.rows, &m);
+    struct train_metrics m;
+    train_metrics_evaluate(pred, test.y, test.rows, &m);
     struct fairness fair;
     fairness_by_time_of_day(&test, pred, &fair);
-    double drift = score_psi(train_pred, train.rows, pred, test.rows);
+    double drift = train_score_psi(train_pred, train.rows, pred, test.rows);
     if (isnan(drift)) {
         fprintf(stderr, "train: out of memory\n");
         goto out;
@@ -534,7 +306,7 @@ int main(int argc, char **argv)
 
     /* Model first: REPOSITORY/fraud-detector/1/model.json (the build's OUTPUT, so last). */
     snprintf(path, sizeof path, "%s/" MODEL_NAME "/1", repo);
-    if (make_dirs(path) || make_dirs(outdir))
+    if (train_dirs_make(path) || train_dirs_make(outdir))
         goto out;
 
     snprintf(text, sizeof text,
@@ -562,7 +334,7 @@ int main(int argc, char **argv)
              m.fp, m.tn, m.fn, fraud_row, (double)pred[fraud_row], normal_row,
              (double)pred[normal_row]);
     snprintf(path, sizeof path, "%s/metrics.json", outdir);
-    if (write_file_atomic(path, text))
+    if (train_file_write_atomic(path, text))
         goto out;
     if (write_manifest(outdir, &m, &fair, drift))
         goto out;
@@ -573,13 +345,8 @@ int main(int argc, char **argv)
     if (write_request(path, &test, normal_row))
         goto out;
 
-    snprintf(path, sizeof path, "%s/" MODEL_NAME "/1/model.json", repo);
-    snprintf(tmp, sizeof tmp, "%s/" MODEL_NAME "/1/model.tmp.json", repo);
-    XGB(XGBoosterSaveModel(booster, tmp)); /* the .json suffix selects the JSON format */
-    if (rename(tmp, path) != 0) {
-        fprintf(stderr, "train: %s: %s\n", path, strerror(errno));
+    if (train_booster_save(booster, repo, MODEL_NAME, path, sizeof path))
         goto out;
-    }
 
     printf("train: %ld training rows, %ld test rows, %d rounds\n", train.rows, test.rows, ROUNDS);
     printf("train: test accuracy %.4f  precision %.4f  recall %.4f  F1 %.4f  AUC %.4f\n",
@@ -589,13 +356,7 @@ int main(int argc, char **argv)
     printf("train: wrote %s\n", path);
     rc = 0;
 out:
-    free(train_pred);
-    if (booster)
-        XGBoosterFree(booster);
-    if (dtrain)
-        XGDMatrixFree(dtrain);
-    if (dtest)
-        XGDMatrixFree(dtest);
+    train_run_release(train_pred, booster, dtrain, dtest);
     dataset_release(&train);
     dataset_release(&test);
     return rc;

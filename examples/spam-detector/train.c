@@ -19,7 +19,8 @@
  *                                          between English and Spanish/French messages, whose
  *                                          true spam share is 40 % in both) and a drift figure
  *                                          (PSI of the score, train vs test)
- * Files are written to temporary names and renamed. Calls: features/transform, libxgboost.
+ * Files are written to temporary names and renamed. Calls: features/transform,
+ * examples/common/train_common (the parts shared with the fraud-detector trainer), libxgboost.
  */
 #include <errno.h>
 #include <math.h>
@@ -27,11 +28,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <xgboost/c_api.h>
 
 #include "features/transform.h"
+#include "train_common.h"
 
 #define MODEL_NAME "spam-detector"
 #define ROUNDS     60
@@ -142,104 +143,6 @@ static int featurize(const struct transform_config *c, struct dataset *d)
     return 0;
 }
 
-static int xgb_failed(const char *what)
-{
-    fprintf(stderr, "train: libxgboost: %s: %s\n", what, XGBGetLastError());
-    return 1;
-}
-
-#define XGB(call)                                                                                  \
-    do {                                                                                           \
-        if ((call) != 0) {                                                                         \
-            rc = xgb_failed(#call);                                                                \
-            goto out;                                                                              \
-        }                                                                                          \
-    } while (0)
-
-static int make_dmatrix(const struct dataset *d, uint32_t cols, const char **names,
-                        DMatrixHandle *out)
-{
-    int rc = 0;
-    *out = NULL;
-    XGB(XGDMatrixCreateFromMat(d->x, (bst_ulong)d->rows, cols, NAN, out));
-    XGB(XGDMatrixSetFloatInfo(*out, "label", d->y, (bst_ulong)d->rows));
-    XGB(XGDMatrixSetStrFeatureInfo(*out, "feature_name", names, cols));
-    return 0;
-out:
-    if (*out)
-        XGDMatrixFree(*out);
-    *out = NULL;
-    return rc;
-}
-
-struct metrics {
-    long tp, fp, tn, fn;
-    double accuracy, precision, recall, f1, auc;
-};
-
-struct scored {
-    float p, y;
-};
-
-static int cmp_scored(const void *a, const void *b)
-{
-    float pa = ((const struct scored *)a)->p, pb = ((const struct scored *)b)->p;
-    return (pa > pb) - (pa < pb);
-}
-
-/* AUC: rank-sum over the scores sorted ascending (ties averaged). */
-static double auc(const float *p, const float *y, long n)
-{
-    struct scored *s = malloc((size_t)n * sizeof *s);
-    if (!s)
-        return NAN;
-    for (long i = 0; i < n; i++)
-        s[i] = (struct scored){p[i], y[i]};
-    qsort(s, (size_t)n, sizeof *s, cmp_scored);
-    double rank_sum = 0.0;
-    long pos = 0;
-    for (long i = 0; i < n;) {
-        long j = i;
-        while (j < n && s[j].p == s[i].p)
-            j++;
-        double avg = (double)(i + 1 + j) / 2.0;
-        for (long k = i; k < j; k++)
-            if (s[k].y == 1.0f) {
-                rank_sum += avg;
-                pos++;
-            }
-        i = j;
-    }
-    free(s);
-    long neg = n - pos;
-    if (!pos || !neg)
-        return NAN;
-    return (rank_sum - (double)pos * (double)(pos + 1) / 2.0) / ((double)pos * (double)neg);
-}
-
-static double ratio(long a, long b)
-{
-    return b ? (double)a / (double)b : 0.0;
-}
-
-static void evaluate(const float *p, const float *y, long n, struct metrics *m)
-{
-    memset(m, 0, sizeof *m);
-    for (long i = 0; i < n; i++) {
-        int pred = p[i] > 0.5f, truth = y[i] == 1.0f;
-        m->tp += pred && truth;
-        m->fp += pred && !truth;
-        m->fn += !pred && truth;
-        m->tn += !pred && !truth;
-    }
-    m->accuracy = ratio(m->tp + m->tn, n);
-    m->precision = ratio(m->tp, m->tp + m->fp);
-    m->recall = ratio(m->tp, m->tp + m->fn);
-    m->f1 = m->precision + m->recall > 0 ? 2 * m->precision * m->recall / (m->precision + m->recall)
-                                         : 0.0;
-    m->auc = auc(p, y, n);
-}
-
 /* Demographic parity between the language groups: |flagged rate (score > 0.5) of English
  * messages - that of Spanish/French ones| on the test split. Both groups hold 40 % spam by
  * construction (gen_data), so a model without language bias flags them alike. */
@@ -254,130 +157,27 @@ static void fairness_by_language(const struct dataset *d, const float *p, struct
         n[d->intl[i]]++;
         flagged[d->intl[i]] += p[i] > 0.5f;
     }
-    f->rate_en = ratio(flagged[0], n[0]);
-    f->rate_intl = ratio(flagged[1], n[1]);
+    f->rate_en = train_ratio(flagged[0], n[0]);
+    f->rate_intl = train_ratio(flagged[1], n[1]);
     f->demographic_parity = fabs(f->rate_en - f->rate_intl);
 }
 
-static int cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-/* PSI of the score, train (expected) vs test (actual), ten bins at the training deciles; an
- * empty bin counts as 1e-4. */
-static double score_psi(const float *expected, long n_exp, const float *actual, long n_act)
-{
-    enum { BINS = 10 };
-    float *sorted = malloc((size_t)n_exp * sizeof *sorted);
-    if (!sorted)
-        return NAN;
-    memcpy(sorted, expected, (size_t)n_exp * sizeof *sorted);
-    qsort(sorted, (size_t)n_exp, sizeof *sorted, cmp_float);
-    float cut[BINS - 1];
-    for (int b = 1; b < BINS; b++)
-        cut[b - 1] = sorted[(long)((double)b * (double)n_exp / BINS)];
-    free(sorted);
-    long ce[BINS] = {0}, ca[BINS] = {0};
-    for (int k = 0; k < 2; k++) {
-        const float *v = k ? actual : expected;
-        long n = k ? n_act : n_exp, *c = k ? ca : ce;
-        for (long i = 0; i < n; i++) {
-            int b = 0;
-            while (b < BINS - 1 && v[i] > cut[b])
-                b++;
-            c[b]++;
-        }
-    }
-    double psi = 0.0;
-    for (int b = 0; b < BINS; b++) {
-        double e = ce[b] ? (double)ce[b] / (double)n_exp : 1e-4;
-        double a = ca[b] ? (double)ca[b] / (double)n_act : 1e-4;
-        psi += (a - e) * log(a / e);
-    }
-    return psi;
-}
-
-static int write_file_atomic(const char *path, const char *text)
-{
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        fprintf(stderr, "train: %s: %s\n", tmp, strerror(errno));
-        return 1;
-    }
-    fputs(text, f);
-    if (fflush(f) != 0 || ferror(f) || fclose(f) != 0) {
-        fprintf(stderr, "train: %s: write failed\n", tmp);
-        return 1;
-    }
-    if (rename(tmp, path) != 0) {
-        fprintf(stderr, "train: %s: %s\n", path, strerror(errno));
-        return 1;
-    }
-    return 0;
-}
-
-static int make_dirs(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-            *p = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-                fprintf(stderr, "train: %s: %s\n", buf, strerror(errno));
-                return 1;
-            }
-            if (c == '\0')
-                return 0;
-            *p = c;
-        }
-    }
-}
-
-static int write_manifest(const char *outdir, long test_rows, const struct metrics *m,
+static int write_manifest(const char *outdir, long test_rows, const struct train_metrics *m,
                           const struct fairness *f, double drift)
 {
-    char path[4096], text[4096];
-    int major = 0, minor = 0, patch = 0;
-    XGBoostVersion(&major, &minor, &patch);
-    snprintf(text, sizeof text,
+    char header[256], fairness[512];
+    snprintf(header, sizeof header,
              "# The spam-detector example's manifest, written by examples/spam-detector/train\n"
-             "# from what it measured on the %ld-message test split (threshold 0.5).\n"
-             "apiVersion: mlifecycle.io/v1\n"
-             "kind: ModelDeployment\n"
-             "metadata:\n"
-             "  name: " MODEL_NAME "\n"
-             "spec:\n"
-             "  model:\n"
-             "    name: " MODEL_NAME "\n"
-             "    framework: xgboost\n"
-             "  metrics:\n"
-             "    accuracy: %.6f\n"
-             "    precision: %.6f\n"
-             "    recall: %.6f\n"
-             "    f1_score: %.6f\n"
-             "    auc: %.6f\n"
-             "  fairness:\n"
+             "# from what it measured on the %ld-message test split (threshold 0.5).\n",
+             test_rows);
+    snprintf(fairness, sizeof fairness,
              "    # The gap in spam-flagged rate between English and Spanish/French messages;\n"
              "    # both groups hold 40 %% spam by construction (gen_data).\n"
              "    demographic_parity: %.6f\n"
              "    flagged_rate_english: %.6f\n"
-             "    flagged_rate_spanish_french: %.6f\n"
-             "  drift:\n"
-             "    # Population stability index of the score, training split vs test split.\n"
-             "    score: %.6f\n"
-             "  dependencies:\n"
-             "    - name: xgboost\n"
-             "      version: \"%d.%d.%d\"\n",
-             test_rows, m->accuracy, m->precision, m->recall, m->f1, m->auc, f->demographic_parity,
-             f->rate_en, f->rate_intl, drift, major, minor, patch);
-    snprintf(path, sizeof path, "%s/manifest.yaml", outdir);
-    return write_file_atomic(path, text);
+             "    flagged_rate_spanish_french: %.6f\n",
+             f->demographic_parity, f->rate_en, f->rate_intl);
+    return train_manifest_write(outdir, MODEL_NAME, header, m, fairness, drift);
 }
 
 /* The message as a JSON string (the corpus has no control characters; quotes and
@@ -408,7 +208,7 @@ int main(int argc, char **argv)
     DMatrixHandle dtrain = NULL, dtest = NULL;
     BoosterHandle booster = NULL;
     float *train_pred = NULL;
-    char path[4096], tmp[4200], text[8192], err[512], names_buf[50][8];
+    char path[4096], text[8192], err[512], names_buf[50][8];
     const char *names[50];
     transform_config_default(&tc);
 
@@ -436,41 +236,26 @@ int main(int argc, char **argv)
         snprintf(names_buf[i], sizeof names_buf[i], "h%02d", i);
         names[i] = names_buf[i];
     }
-    if (make_dmatrix(&train, 50, names, &dtrain) || make_dmatrix(&test, 50, names, &dtest))
+    if (train_dmatrix_create(&(struct train_split){train.x, train.y, train.rows}, 50, names,
+                             &dtrain) ||
+        train_dmatrix_create(&(struct train_split){test.x, test.y, test.rows}, 50, names, &dtest))
         goto out;
     static const char *const params[][2] = {
         {"objective", "binary:logistic"}, {"max_depth", "4"}, {"eta", "0.3"},
         {"tree_method", "hist"},          {"nthread", "1"},   {"seed", "0"},
     };
-    XGB(XGBoosterCreate(&dtrain, 1, &booster));
-    for (size_t i = 0; i < sizeof params / sizeof params[0]; i++)
-        XGB(XGBoosterSetParam(booster, params[i][0], params[i][1]));
-    for (int it = 0; it < ROUNDS; it++)
-        XGB(XGBoosterUpdateOneIter(booster, it, dtrain));
+    if (train_booster_fit(dtrain, params, sizeof params / sizeof params[0], ROUNDS, &booster))
+        goto out;
     XGB(XGBoosterSetStrFeatureInfo(booster, "feature_name", names, 50));
 
-    const char *config = "{\"type\": 0, \"training\": false, \"iteration_begin\": 0, "
-                         "\"iteration_end\": 0, \"strict_shape\": false}";
-    const bst_ulong *shape;
-    bst_ulong dim;
     const float *pred;
-    XGB(XGBoosterPredictFromDMatrix(booster, dtrain, config, &shape, &dim, &pred));
-    if (dim != 1 || shape[0] != (bst_ulong)train.rows ||
-        !(train_pred = malloc((size_t)train.rows * sizeof *train_pred))) {
-        fprintf(stderr, "train: unexpected prediction shape or out of memory\n");
+    if (train_booster_predict(booster, dtrain, train.rows, dtest, test.rows, &train_pred, &pred))
         goto out;
-    }
-    memcpy(train_pred, pred, (size_t)train.rows * sizeof *train_pred);
-    XGB(XGBoosterPredictFromDMatrix(booster, dtest, config, &shape, &dim, &pred));
-    if (dim != 1 || shape[0] != (bst_ulong)test.rows) {
-        fprintf(stderr, "train: unexpected prediction shape\n");
-        goto out;
-    }
-    struct metrics m;
+    struct train_metrics m;
     struct fairness fair;
-    evaluate(pred, test.y, test.rows, &m);
+    train_metrics_evaluate(pred, test.y, test.rows, &m);
     fairness_by_language(&test, pred, &fair);
-    double drift = score_psi(train_pred, train.rows, pred, test.rows);
+    double drift = train_score_psi(train_pred, train.rows, pred, test.rows);
     long spam_row = -1, ham_row = -1;
     for (long i = 0; i < test.rows; i++) {
         if (spam_row < 0 && test.y[i] == 1.0f && pred[i] > 0.5f)
@@ -484,7 +269,7 @@ int main(int argc, char **argv)
     }
 
     snprintf(path, sizeof path, "%s/" MODEL_NAME "/1", repo);
-    if (make_dirs(path) || make_dirs(outdir))
+    if (train_dirs_make(path) || train_dirs_make(outdir))
         goto out;
     snprintf(path, sizeof path, "%s/transformer.yaml", outdir);
     if (transform_config_write(&tc, path,
@@ -523,15 +308,10 @@ int main(int argc, char **argv)
              m.auc, m.tp, m.fp, m.tn, m.fn, spam_json, (double)pred[spam_row], ham_json,
              (double)pred[ham_row]);
     snprintf(path, sizeof path, "%s/metrics.json", outdir);
-    if (write_file_atomic(path, text) || write_manifest(outdir, test.rows, &m, &fair, drift))
+    if (train_file_write_atomic(path, text) || write_manifest(outdir, test.rows, &m, &fair, drift))
         goto out;
-    snprintf(path, sizeof path, "%s/" MODEL_NAME "/1/model.json", repo);
-    snprintf(tmp, sizeof tmp, "%s/" MODEL_NAME "/1/model.tmp.json", repo);
-    XGB(XGBoosterSaveModel(booster, tmp));
-    if (rename(tmp, path) != 0) {
-        fprintf(stderr, "train: %s: %s\n", path, strerror(errno));
+    if (train_booster_save(booster, repo, MODEL_NAME, path, sizeof path))
         goto out;
-    }
     printf("train: %ld training messages, %ld test messages, %d rounds\n", train.rows, test.rows,
            ROUNDS);
     printf("train: test accuracy %.4f  precision %.4f  recall %.4f  F1 %.4f  AUC %.4f\n",
@@ -540,13 +320,7 @@ int main(int argc, char **argv)
            fair.demographic_parity, drift);
     rc = 0;
 out:
-    free(train_pred);
-    if (booster)
-        XGBoosterFree(booster);
-    if (dtrain)
-        XGDMatrixFree(dtrain);
-    if (dtest)
-        XGDMatrixFree(dtest);
+    train_run_release(train_pred, booster, dtrain, dtest);
     dataset_release(&train);
     dataset_release(&test);
     transform_config_release(&tc);

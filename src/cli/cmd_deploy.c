@@ -125,9 +125,11 @@ static void usage_deployments(FILE *out)
 
 /* --- printers ------------------------------------------------------------------------------ */
 
-/* "fraud (production): model m, stable 1, canary 2 at 10%, shadow -, state canary" */
-static void print_deployment(const char *verb, json_t *d)
+/* "fraud (production): model m, stable 1, canary 2 at 10%, shadow -, state canary"; arg is
+ * the verb ("deployed"). */
+static void print_deployment(json_t *d, const void *arg)
 {
+    const char *verb = arg;
     char t1[64], t2[64], t3[64], t4[64], s[32], cv[32], sh[32];
     const char *n = regcli_str(d, "name", t1, sizeof t1);
     const char *e = regcli_str(d, "environment", t2, sizeof t2);
@@ -145,7 +147,7 @@ static void print_deployment(const char *verb, json_t *d)
     printf(", state %s\n", st);
 }
 
-static void print_deployments_table(json_t *doc)
+static void print_deployments_table(json_t *doc, const void *arg)
 {
     static const char *const h[] = {"NAME",   "ENV",    "MODEL", "STABLE", "CANARY",
                                     "WEIGHT", "SHADOW", "STATE", "UPDATED"};
@@ -217,7 +219,7 @@ static void flatten(json_t *v, const char *prefix, struct buf *b)
     }
 }
 
-static void print_history_table(json_t *doc)
+static void print_history_table(json_t *doc, const void *arg)
 {
     static const char *const h[] = {"TIME", "ENV", "WHO", "ACTION", "DETAIL"};
     struct regcli_table t;
@@ -244,38 +246,85 @@ static void print_history_table(json_t *doc)
 
 /* --- shared -------------------------------------------------------------------------------- */
 
-/* Sends a deployment write to /api/v1/deployments/NAME[/suffix]. */
+/*
+ * Parses a command on one deployment: the options, the deployment NAME (*name) and --env
+ * (*env, checked; when not given, env_default). Returns REGCLI_RUN or the exit code.
+ */
+static int parse_deployment_command(struct regcli *c, const char *subject, void (*usage)(FILE *out),
+                                    int argc, char **argv, const struct regcli_opt *opts,
+                                    size_t n_opts, const char **env, const char *env_default,
+                                    const char **name)
+{
+    const char *pos[REGCLI_MAX_POS];
+    size_t n_pos;
+    int rc = regcli_parse(c, subject, usage, argc, argv, opts, n_opts, pos, 1, &n_pos);
+    if (rc != REGCLI_RUN)
+        return rc;
+    if (n_pos != 1)
+        return regcli_usage_error(c, "expects the deployment NAME");
+    if ((rc = regcli_check_env(c, *env)) != 0)
+        return rc;
+    if (!*env)
+        *env = env_default;
+    *name = pos[0];
+    return REGCLI_RUN;
+}
+
+/* The local end of a deployment write: d as its JSON document in *doc, or the store's error
+ * printed. Releases d. Returns 0 or the exit code. */
+static int local_deployment(struct regcli *c, mmsp_err e, const char *err, struct reg_deployment *d,
+                            json_t **doc)
+{
+    int rc = 0;
+    if (e)
+        rc = regcli_fail(c, e, err);
+    else
+        *doc = reg_deployment_json(d);
+    reg_deployment_free(d);
+    return rc;
+}
+
+/* Sends a deployment write to /api/v1/deployments/NAME[/suffix]; releases body. */
 static int remote_deployment(struct regcli *c, const char *name, const char *suffix, json_t *body,
                              json_t **doc)
 {
     struct buf p;
     buf_init(&p, 64 * 1024);
+    int rc;
     if (!body || regcli_path(&p, "deployments", name, suffix, NULL)) {
-        buf_release(&p);
         cli_error(c->subject, "out of memory or name too long");
-        return REGCLI_EXIT_FAILED;
+        rc = REGCLI_EXIT_FAILED;
+    } else {
+        if (c->user)
+            json_object_set_new(body, "who", json_string(c->user));
+        rc = regcli_request(c, "POST", p.data, body, doc);
     }
-    if (c->user)
-        json_object_set_new(body, "who", json_string(c->user));
-    int rc = regcli_request(c, "POST", p.data, body, doc);
     buf_release(&p);
+    json_decref(body);
     return rc;
 }
 
-/* Prints a deployment result; consumes doc. */
-static int finish_deployment(struct regcli *c, const char *verb, json_t *doc)
+/* The body of a promote or rollback: {"environment": env, "reason": reason (when given)}. */
+static json_t *env_body(const char *env, const char *reason)
 {
-    int rc = 0;
-    if (!doc) {
-        cli_error(c->subject, "out of memory");
-        rc = REGCLI_EXIT_FAILED;
-    } else if (c->json) {
-        rc = regcli_print_json(doc);
-    } else {
-        print_deployment(verb, doc);
+    json_t *body = json_pack("{s:s}", "environment", env);
+    if (body && reason)
+        json_object_set_new(body, "reason", json_string(reason));
+    return body;
+}
+
+/* GETs a remote listing whose answer must hold the array `key`. Returns 0 or the exit code
+ * (printed); *doc is the caller's either way. */
+static int remote_list(struct regcli *c, const char *path, const char *key, json_t **doc)
+{
+    int rc = regcli_request(c, "GET", path, NULL, doc);
+    if (rc)
+        return rc;
+    if (!json_is_array(json_object_get(*doc, key))) {
+        cli_error(c->subject, "the server's answer has no \"%s\" list", key);
+        return REGCLI_EXIT_FAILED;
     }
-    json_decref(doc);
-    return rc;
+    return 0;
 }
 
 static int parse_percent(const struct regcli *c, const char *s, int *out)
@@ -294,8 +343,8 @@ static int parse_percent(const struct regcli *c, const char *s, int *out)
 int cmd_deploy(int argc, char **argv)
 {
     struct regcli c;
-    const char *model = NULL, *version_s = NULL, *alias = NULL, *env = NULL, *canary_s = NULL,
-               *reason = NULL, *cohort = NULL;
+    const char *name = NULL, *model = NULL, *version_s = NULL, *alias = NULL, *env = NULL,
+               *canary_s = NULL, *reason = NULL, *cohort = NULL;
     int shadow = 0, force = 0;
     const struct regcli_opt opts[] = {
         {"--model", REGCLI_STRING, &model},
@@ -308,15 +357,9 @@ int cmd_deploy(int argc, char **argv)
         {"--reason", REGCLI_STRING, &reason},
         {"--cohort-header", REGCLI_STRING, &cohort},
     };
-    const char *pos[REGCLI_MAX_POS];
-    size_t n_pos;
-    int rc = regcli_parse(&c, "deploy", usage_deploy, argc, argv, opts,
-                          sizeof opts / sizeof opts[0], pos, 1, &n_pos);
+    int rc = parse_deployment_command(&c, "deploy", usage_deploy, argc, argv, opts,
+                                      sizeof opts / sizeof opts[0], &env, "production", &name);
     if (rc != REGCLI_RUN)
-        return rc;
-    if (n_pos != 1)
-        return regcli_usage_error(&c, "expects the deployment NAME");
-    if ((rc = regcli_check_env(&c, env)) != 0)
         return rc;
     int64_t version = 0;
     int canary = -1;
@@ -344,8 +387,8 @@ int cmd_deploy(int argc, char **argv)
     if (rc)
         goto out;
     if (c.reg) {
-        struct reg_deploy_request rq = {.name = pos[0],
-                                        .environment = env ? env : "production",
+        struct reg_deploy_request rq = {.name = name,
+                                        .environment = env,
                                         .model = model,
                                         .version = version,
                                         .alias = alias,
@@ -357,16 +400,11 @@ int cmd_deploy(int argc, char **argv)
                                         .cohort_header = cohort};
         struct reg_deployment d = {0};
         mmsp_err e = registry_deploy(c.reg, &rq, &d, err, sizeof err);
-        if (e) {
-            rc = regcli_fail(&c, e, err);
-            goto out;
-        }
-        doc = reg_deployment_json(&d);
-        reg_deployment_free(&d);
+        rc = local_deployment(&c, e, err, &d, &doc);
     } else {
         json_t *body = json_object();
         if (body) {
-            json_object_set_new(body, "environment", json_string(env ? env : "production"));
+            json_object_set_new(body, "environment", json_string(env));
             if (model)
                 json_object_set_new(body, "model", json_string(model));
             if (version)
@@ -382,13 +420,12 @@ int cmd_deploy(int argc, char **argv)
             if (cohort)
                 json_object_set_new(body, "cohort_header", json_string(cohort));
         }
-        rc = remote_deployment(&c, pos[0], NULL, body, &doc);
-        json_decref(body);
-        if (rc)
-            goto out;
+        rc = remote_deployment(&c, name, NULL, body, &doc);
     }
-    rc = finish_deployment(&c, "deployed", doc);
+    if (!rc)
+        rc = regcli_print_result(&c, doc, print_deployment, "deployed");
 out:
+    json_decref(doc);
     regcli_close(&c);
     return rc;
 }
@@ -398,17 +435,12 @@ out:
 int cmd_promote(int argc, char **argv)
 {
     struct regcli c;
-    const char *env = NULL, *reason = NULL;
+    const char *name = NULL, *env = NULL, *reason = NULL;
     const struct regcli_opt opts[] = {{"--env", REGCLI_STRING, &env},
                                       {"--reason", REGCLI_STRING, &reason}};
-    const char *pos[REGCLI_MAX_POS];
-    size_t n_pos;
-    int rc = regcli_parse(&c, "promote", usage_promote, argc, argv, opts, 2, pos, 1, &n_pos);
+    int rc = parse_deployment_command(&c, "promote", usage_promote, argc, argv, opts, 2, &env,
+                                      "production", &name);
     if (rc != REGCLI_RUN)
-        return rc;
-    if (n_pos != 1)
-        return regcli_usage_error(&c, "expects the deployment NAME");
-    if ((rc = regcli_check_env(&c, env)) != 0)
         return rc;
     char err[REGCLI_ERR_MAX];
     json_t *doc = NULL;
@@ -417,25 +449,15 @@ int cmd_promote(int argc, char **argv)
         goto out;
     if (c.reg) {
         struct reg_deployment d = {0};
-        mmsp_err e = registry_promote(c.reg, pos[0], env ? env : "production", c.user, reason, &d,
-                                      err, sizeof err);
-        if (e) {
-            rc = regcli_fail(&c, e, err);
-            goto out;
-        }
-        doc = reg_deployment_json(&d);
-        reg_deployment_free(&d);
+        mmsp_err e = registry_promote(c.reg, name, env, c.user, reason, &d, err, sizeof err);
+        rc = local_deployment(&c, e, err, &d, &doc);
     } else {
-        json_t *body = json_pack("{s:s}", "environment", env ? env : "production");
-        if (body && reason)
-            json_object_set_new(body, "reason", json_string(reason));
-        rc = remote_deployment(&c, pos[0], "promote", body, &doc);
-        json_decref(body);
-        if (rc)
-            goto out;
+        rc = remote_deployment(&c, name, "promote", env_body(env, reason), &doc);
     }
-    rc = finish_deployment(&c, "promoted", doc);
+    if (!rc)
+        rc = regcli_print_result(&c, doc, print_deployment, "promoted");
 out:
+    json_decref(doc);
     regcli_close(&c);
     return rc;
 }
@@ -445,18 +467,13 @@ out:
 int cmd_rollback(int argc, char **argv)
 {
     struct regcli c;
-    const char *env = NULL, *reason = NULL, *to_s = NULL;
+    const char *name = NULL, *env = NULL, *reason = NULL, *to_s = NULL;
     const struct regcli_opt opts[] = {{"--env", REGCLI_STRING, &env},
                                       {"--reason", REGCLI_STRING, &reason},
                                       {"--to", REGCLI_STRING, &to_s}};
-    const char *pos[REGCLI_MAX_POS];
-    size_t n_pos;
-    int rc = regcli_parse(&c, "rollback", usage_rollback, argc, argv, opts, 3, pos, 1, &n_pos);
+    int rc = parse_deployment_command(&c, "rollback", usage_rollback, argc, argv, opts, 3, &env,
+                                      "production", &name);
     if (rc != REGCLI_RUN)
-        return rc;
-    if (n_pos != 1)
-        return regcli_usage_error(&c, "expects the deployment NAME");
-    if ((rc = regcli_check_env(&c, env)) != 0)
         return rc;
     int64_t to = 0;
     if (to_s && (rc = regcli_parse_version(&c, "--to", to_s, &to)) != 0)
@@ -468,27 +485,18 @@ int cmd_rollback(int argc, char **argv)
         goto out;
     if (c.reg) {
         struct reg_deployment d = {0};
-        mmsp_err e = registry_rollback(c.reg, pos[0], env ? env : "production", to, c.user, reason,
-                                       &d, err, sizeof err);
-        if (e) {
-            rc = regcli_fail(&c, e, err);
-            goto out;
-        }
-        doc = reg_deployment_json(&d);
-        reg_deployment_free(&d);
+        mmsp_err e = registry_rollback(c.reg, name, env, to, c.user, reason, &d, err, sizeof err);
+        rc = local_deployment(&c, e, err, &d, &doc);
     } else {
-        json_t *body = json_pack("{s:s}", "environment", env ? env : "production");
-        if (body && reason)
-            json_object_set_new(body, "reason", json_string(reason));
+        json_t *body = env_body(env, reason);
         if (body && to)
             json_object_set_new(body, "to", json_integer((json_int_t)to));
-        rc = remote_deployment(&c, pos[0], "rollback", body, &doc);
-        json_decref(body);
-        if (rc)
-            goto out;
+        rc = remote_deployment(&c, name, "rollback", body, &doc);
     }
-    rc = finish_deployment(&c, "rolled back", doc);
+    if (!rc)
+        rc = regcli_print_result(&c, doc, print_deployment, "rolled back");
 out:
+    json_decref(doc);
     regcli_close(&c);
     return rc;
 }
@@ -546,16 +554,11 @@ out:
 int cmd_history(int argc, char **argv)
 {
     struct regcli c;
-    const char *env = NULL;
+    const char *name = NULL, *env = NULL;
     const struct regcli_opt opts[] = {{"--env", REGCLI_STRING, &env}};
-    const char *pos[REGCLI_MAX_POS];
-    size_t n_pos;
-    int rc = regcli_parse(&c, "history", usage_history, argc, argv, opts, 1, pos, 1, &n_pos);
+    int rc = parse_deployment_command(&c, "history", usage_history, argc, argv, opts, 1, &env, NULL,
+                                      &name);
     if (rc != REGCLI_RUN)
-        return rc;
-    if (n_pos != 1)
-        return regcli_usage_error(&c, "expects the deployment NAME");
-    if ((rc = regcli_check_env(&c, env)) != 0)
         return rc;
     json_t *doc = NULL;
     struct buf p;
@@ -564,33 +567,15 @@ int cmd_history(int argc, char **argv)
     if (rc)
         goto out;
     if (c.reg) {
-        rc = local_history(&c, pos[0], env, &doc);
-        if (rc)
-            goto out;
+        rc = local_history(&c, name, env, &doc);
+    } else if (regcli_path(&p, "deployments", name, "history", NULL) ||
+               regcli_query(&p, "environment", env)) {
+        rc = regcli_usage_error(&c, "the name is too long");
     } else {
-        if (regcli_path(&p, "deployments", pos[0], "history", NULL) ||
-            regcli_query(&p, "environment", env)) {
-            rc = regcli_usage_error(&c, "the name is too long");
-            goto out;
-        }
-        rc = regcli_request(&c, "GET", p.data, NULL, &doc);
-        if (rc)
-            goto out;
-        if (!json_is_array(json_object_get(doc, "events"))) {
-            cli_error(c.subject, "the server's answer has no \"events\" list");
-            rc = REGCLI_EXIT_FAILED;
-            goto out;
-        }
+        rc = remote_list(&c, p.data, "events", &doc);
     }
-    if (!doc) {
-        cli_error(c.subject, "out of memory");
-        rc = REGCLI_EXIT_FAILED;
-        goto out;
-    }
-    if (c.json)
-        rc = regcli_print_json(doc);
-    else
-        print_history_table(doc);
+    if (!rc)
+        rc = regcli_print_result(&c, doc, print_history_table, NULL);
 out:
     json_decref(doc);
     buf_release(&p);
@@ -632,24 +617,10 @@ int cmd_deployments(int argc, char **argv)
             doc = NULL;
         }
     } else {
-        rc = regcli_request(&c, "GET", "/api/v1/deployments", NULL, &doc);
-        if (rc)
-            goto out;
-        if (!json_is_array(json_object_get(doc, "deployments"))) {
-            cli_error(c.subject, "the server's answer has no \"deployments\" list");
-            rc = REGCLI_EXIT_FAILED;
-            goto out;
-        }
+        rc = remote_list(&c, "/api/v1/deployments", "deployments", &doc);
     }
-    if (!doc) {
-        cli_error(c.subject, "out of memory");
-        rc = REGCLI_EXIT_FAILED;
-        goto out;
-    }
-    if (c.json)
-        rc = regcli_print_json(doc);
-    else
-        print_deployments_table(doc);
+    if (!rc)
+        rc = regcli_print_result(&c, doc, print_deployments_table, NULL);
 out:
     json_decref(doc);
     regcli_close(&c);

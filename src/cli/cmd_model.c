@@ -192,7 +192,7 @@ static void kv_line(const char *key, const char *value)
     printf("%-16s %s\n", key, value && *value ? value : "-");
 }
 
-static void print_version_detail(json_t *v)
+static void print_version_detail(json_t *v, const void *arg)
 {
     char t1[64], t2[64];
     struct buf b;
@@ -306,7 +306,7 @@ static void print_versions_table(json_t *versions)
     buf_release(&b);
 }
 
-static void print_model_detail(json_t *doc)
+static void print_model_detail(json_t *doc, const void *arg)
 {
     json_t *m = json_object_get(doc, "model");
     char t1[64];
@@ -328,7 +328,7 @@ static void print_model_detail(json_t *doc)
     print_versions_table(json_object_get(doc, "versions"));
 }
 
-static void print_models_table(json_t *doc)
+static void print_models_table(json_t *doc, const void *arg)
 {
     static const char *const h[] = {"NAME", "LATEST", "ALIASES", "UPDATED"};
     struct regcli_table t;
@@ -368,6 +368,42 @@ static void print_forced_rules(json_t *v)
     }
 }
 
+static void print_registered(json_t *doc, const void *arg)
+{
+    char t1[64], t2[64], t3[64], t4[80], t5[64], t6[64];
+    const char *gate = regcli_str(doc, "gate_status", t6, sizeof t6);
+    printf("registered %s version %s (%s, %s bytes, sha256 %.12s), gate %s\n",
+           regcli_str(doc, "name", t1, sizeof t1), regcli_str(doc, "version", t2, sizeof t2),
+           regcli_str(doc, "format", t3, sizeof t3), regcli_str(doc, "size", t5, sizeof t5),
+           regcli_str(doc, "digest", t4, sizeof t4), gate);
+    if (strcmp(gate, "forced") == 0) {
+        printf("warning: registered with --force past these failed rules:\n");
+        print_forced_rules(doc);
+    }
+}
+
+static void print_staged(json_t *doc, const void *arg)
+{
+    char t1[64], t2[64], t3[64];
+    printf("%s version %s is now in stage %s\n", regcli_str(doc, "name", t1, sizeof t1),
+           regcli_str(doc, "version", t2, sizeof t2), regcli_str(doc, "stage", t3, sizeof t3));
+}
+
+/* arg: the positionals NAME ALIAS [VERSION]. */
+static void print_alias_deleted(json_t *doc, const void *arg)
+{
+    const char *const *pos = arg;
+    printf("deleted alias %s of %s\n", pos[1], pos[0]);
+}
+
+static void print_alias_set(json_t *doc, const void *arg)
+{
+    const char *const *pos = arg;
+    char t1[64];
+    printf("alias %s of %s -> version %s\n", pos[1], pos[0],
+           regcli_str(doc, "version", t1, sizeof t1));
+}
+
 /* --- helpers ------------------------------------------------------------------------------- */
 
 /* Splits "KEY=VALUE" (borrowed) into key (copied into k) and value. */
@@ -387,7 +423,7 @@ static int split_kv(const struct regcli *c, const char *flag, const char *item, 
 
 static int parse_metric(const struct regcli *c, const char *item, char *k, size_t klen, double *out)
 {
-    const char *val;
+    const char *val = NULL;
     int rc = split_kv(c, "--metric", item, k, klen, &val);
     if (rc)
         return rc;
@@ -398,6 +434,20 @@ static int parse_metric(const struct regcli *c, const char *item, char *k, size_
         return regcli_usage_error(c, "--metric: '%s' is not a number", val);
     *out = d;
     return 0;
+}
+
+/* The local end of a call that filled v: v as its JSON document in *doc, or the store's
+ * error printed. Releases v. Returns 0 or the exit code. */
+static int local_version(struct regcli *c, mmsp_err e, const char *err, struct reg_version *v,
+                         json_t **doc)
+{
+    int rc = 0;
+    if (e)
+        rc = regcli_fail(c, e, err);
+    else
+        *doc = reg_version_json(v);
+    reg_version_free(v);
+    return rc;
 }
 
 /* Follows "next_page_token" of a remote list, appending `key`'s items into `acc`. */
@@ -506,7 +556,7 @@ static int model_register(int argc, char **argv)
         m[i].key = keys[i];
     }
     for (size_t i = 0; i < tags.n; i++) {
-        const char *val;
+        const char *val = NULL;
         rc = split_kv(&c, "--tag", tags.items[i], tkeys[i], sizeof tkeys[i], &val);
         if (rc)
             return rc;
@@ -559,12 +609,8 @@ static int model_register(int argc, char **argv)
                                           .who = c.user};
         struct reg_version v = {0};
         mmsp_err e = registry_register(c.reg, &rq, &v, err, sizeof err);
-        if (e) {
-            rc = regcli_fail(&c, e, err);
+        if ((rc = local_version(&c, e, err, &v, &doc)))
             goto out;
-        }
-        doc = reg_version_json(&v);
-        reg_version_free(&v);
     } else {
         rc = regcli_read_file(pos[1], UPLOAD_MAX_BYTES, &artifact, &artifact_len);
         if (rc)
@@ -612,25 +658,7 @@ static int model_register(int argc, char **argv)
         if (rc)
             goto out;
     }
-    if (!doc) {
-        cli_error(c.subject, "out of memory");
-        rc = REGCLI_EXIT_FAILED;
-        goto out;
-    }
-    if (c.json) {
-        rc = regcli_print_json(doc);
-    } else {
-        char t1[64], t2[64], t3[64], t4[80], t5[64], t6[64];
-        const char *gate = regcli_str(doc, "gate_status", t6, sizeof t6);
-        printf("registered %s version %s (%s, %s bytes, sha256 %.12s), gate %s\n",
-               regcli_str(doc, "name", t1, sizeof t1), regcli_str(doc, "version", t2, sizeof t2),
-               regcli_str(doc, "format", t3, sizeof t3), regcli_str(doc, "size", t5, sizeof t5),
-               regcli_str(doc, "digest", t4, sizeof t4), gate);
-        if (strcmp(gate, "forced") == 0) {
-            printf("warning: registered with --force past these failed rules:\n");
-            print_forced_rules(doc);
-        }
-    }
+    rc = regcli_print_result(&c, doc, print_registered, NULL);
 out:
     json_decref(doc);
     json_decref(body);
@@ -684,10 +712,7 @@ static int model_list(int argc, char **argv)
         if (rc)
             goto out;
     }
-    if (c.json)
-        rc = regcli_print_json(doc);
-    else
-        print_models_table(doc);
+    rc = regcli_print_result(&c, doc, print_models_table, NULL);
 out:
     free(token);
     json_decref(models);
@@ -724,12 +749,8 @@ static int model_show(int argc, char **argv)
         if (c.reg) {
             struct reg_version v = {0};
             mmsp_err e = registry_version_get(c.reg, pos[0], version, &v, err, sizeof err);
-            if (e) {
-                rc = regcli_fail(&c, e, err);
+            if ((rc = local_version(&c, e, err, &v, &doc)))
                 goto out;
-            }
-            doc = reg_version_json(&v);
-            reg_version_free(&v);
         } else {
             if (regcli_path(&p, "models", pos[0], "versions", pos[1], NULL)) {
                 rc = regcli_usage_error(&c, "the name is too long");
@@ -804,17 +825,7 @@ static int model_show(int argc, char **argv)
         json_decref(doc);
         doc = ordered;
     }
-    if (!doc) {
-        cli_error(c.subject, "out of memory");
-        rc = REGCLI_EXIT_FAILED;
-        goto out;
-    }
-    if (c.json)
-        rc = regcli_print_json(doc);
-    else if (version)
-        print_version_detail(doc);
-    else
-        print_model_detail(doc);
+    rc = regcli_print_result(&c, doc, version ? print_version_detail : print_model_detail, NULL);
 out:
     free(token);
     buf_release(&p);
@@ -858,12 +869,8 @@ static int model_stage(int argc, char **argv)
         struct reg_version v = {0};
         mmsp_err e = registry_version_stage(c.reg, pos[0], version, (enum reg_stage)stage, archive,
                                             c.user, &v, err, sizeof err);
-        if (e) {
-            rc = regcli_fail(&c, e, err);
+        if ((rc = local_version(&c, e, err, &v, &doc)))
             goto out;
-        }
-        doc = reg_version_json(&v);
-        reg_version_free(&v);
     } else {
         body = json_pack("{s:s, s:b}", "stage", reg_stage_name((enum reg_stage)stage),
                          "archive_existing", archive);
@@ -878,18 +885,7 @@ static int model_stage(int argc, char **argv)
         if (rc)
             goto out;
     }
-    if (!doc) {
-        cli_error(c.subject, "out of memory");
-        rc = REGCLI_EXIT_FAILED;
-        goto out;
-    }
-    if (c.json) {
-        rc = regcli_print_json(doc);
-    } else {
-        char t1[64], t2[64], t3[64];
-        printf("%s version %s is now in stage %s\n", regcli_str(doc, "name", t1, sizeof t1),
-               regcli_str(doc, "version", t2, sizeof t2), regcli_str(doc, "stage", t3, sizeof t3));
-    }
+    rc = regcli_print_result(&c, doc, print_staged, NULL);
 out:
     buf_release(&p);
     json_decref(body);
@@ -960,12 +956,8 @@ static int model_alias(int argc, char **argv)
         mmsp_err e = registry_alias_set(c.reg, pos[0], pos[1], version, err, sizeof err);
         if (!e)
             e = registry_alias_get(c.reg, pos[0], pos[1], &v, err, sizeof err);
-        if (e) {
-            rc = regcli_fail(&c, e, err);
+        if ((rc = local_version(&c, e, err, &v, &doc)))
             goto out;
-        }
-        doc = reg_version_json(&v);
-        reg_version_free(&v);
     } else {
         body = json_pack("{s:I}", "version", (json_int_t)version);
         if (body && c.user)
@@ -979,20 +971,7 @@ static int model_alias(int argc, char **argv)
         if (rc)
             goto out;
     }
-    if (!doc) {
-        cli_error(c.subject, "out of memory");
-        rc = REGCLI_EXIT_FAILED;
-        goto out;
-    }
-    if (c.json) {
-        rc = regcli_print_json(doc);
-    } else if (del) {
-        printf("deleted alias %s of %s\n", pos[1], pos[0]);
-    } else {
-        char t1[64];
-        printf("alias %s of %s -> version %s\n", pos[1], pos[0],
-               regcli_str(doc, "version", t1, sizeof t1));
-    }
+    rc = regcli_print_result(&c, doc, del ? print_alias_deleted : print_alias_set, pos);
 out:
     buf_release(&p);
     json_decref(body);
@@ -1005,33 +984,10 @@ out:
 
 int cmd_model(int argc, char **argv)
 {
-    static const struct {
-        const char *name;
-        int (*run)(int, char **);
-    } subs[] = {{"register", model_register},
-                {"list", model_list},
-                {"show", model_show},
-                {"stage", model_stage},
-                {"alias", model_alias}};
-    if (argc < 2) {
-        usage_model(stderr);
-        return REGCLI_EXIT_USAGE;
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        usage_model(stdout);
-        return 0;
-    }
-    /* common flags may come before the subcommand: `mmsp model --data D list` */
-    int sub = regcli_find_sub(argc, argv);
-    if (sub == 0) {
-        cli_error("model", "no subcommand (see 'mmsp model --help')");
-        return REGCLI_EXIT_USAGE;
-    }
-    regcli_hoist(argv + 1, sub - 1);
-    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
-        if (strcmp(argv[1], subs[i].name) == 0)
-            return subs[i].run(argc - 1, argv + 1);
-    cli_error("model", "unknown subcommand '%s' (see 'mmsp model --help')", argv[1]);
-    return REGCLI_EXIT_USAGE;
+    static const struct regcli_sub subs[] = {{"register", model_register},
+                                             {"list", model_list},
+                                             {"show", model_show},
+                                             {"stage", model_stage},
+                                             {"alias", model_alias}};
+    return regcli_dispatch("model", usage_model, subs, sizeof subs / sizeof subs[0], argc, argv);
 }

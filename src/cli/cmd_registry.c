@@ -129,23 +129,6 @@ out:
 
 int cmd_registry(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage_registry(stderr);
-        return REGCLI_EXIT_USAGE;
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
-        usage_registry(stdout);
-        return 0;
-    }
-    int sub = regcli_find_sub(argc, argv);
-    if (sub == 0) {
-        cli_error("registry", "no subcommand (see 'mmsp registry --help')");
-        return REGCLI_EXIT_USAGE;
-    }
-    regcli_hoist(argv + 1, sub - 1);
-    if (strcmp(argv[1], "check") == 0)
-        return registry_check_cmd(argc - 1, argv + 1);
-    cli_error("registry", "unknown subcommand '%s' (see 'mmsp registry --help')", argv[1]);
-    return REGCLI_EXIT_USAGE;
+    static const struct regcli_sub subs[] = {{"check", registry_check_cmd}};
+    return regcli_dispatch("registry", usage_registry, subs, 1, argc, argv);
 }

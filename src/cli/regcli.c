@@ -76,6 +76,32 @@ void regcli_hoist(char **argv, int sub)
     argv[0] = s;
 }
 
+int regcli_dispatch(const char *command, void (*usage)(FILE *out), const struct regcli_sub *subs,
+                    size_t n_subs, int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return REGCLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    /* common flags may come before the subcommand: `mmsp model --data D list` */
+    int sub = regcli_find_sub(argc, argv);
+    if (sub == 0) {
+        cli_error(command, "no subcommand (see 'mmsp %s --help')", command);
+        return REGCLI_EXIT_USAGE;
+    }
+    regcli_hoist(argv + 1, sub - 1);
+    for (size_t i = 0; i < n_subs; i++)
+        if (strcmp(argv[1], subs[i].name) == 0)
+            return subs[i].run(argc - 1, argv + 1);
+    cli_error(command, "unknown subcommand '%s' (see 'mmsp %s --help')", argv[1], command);
+    return REGCLI_EXIT_USAGE;
+}
+
 static const char *env_or(const char *name, const char *fallback)
 {
     const char *v = getenv(name);
@@ -504,6 +530,18 @@ int regcli_print_json(json_t *doc)
         return REGCLI_EXIT_FAILED;
     }
     fputc('\n', stdout);
+    return 0;
+}
+
+int regcli_print_result(const struct regcli *c, json_t *doc, regcli_printer *print, const void *arg)
+{
+    if (!doc) {
+        cli_error(c->subject, "out of memory");
+        return REGCLI_EXIT_FAILED;
+    }
+    if (c->json)
+        return regcli_print_json(doc);
+    print(doc, arg);
     return 0;
 }
 

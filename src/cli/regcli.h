@@ -4,10 +4,12 @@
  *  - option parsing: one table of command options plus the common flags (--data, --registry,
  *    --server, --token, --user, --json, --help), flags before or after positionals,
  *    "--flag value" or "--flag=value", "--" ends the options;
+ *  - subcommands (`mmsp model --data D list`): one table, found and run by regcli_dispatch;
  *  - the backend: the store opened directly (registry.h) or a running `mmsp serve` reached
  *    over its /api/v1 (http/client.h). Both yield jansson documents (local: reg_*_json,
  *    remote: the response body), so one printer per command serves both;
- *  - exit codes from mmsp_err or HTTP statuses, error printing, aligned tables, JSON output.
+ *  - exit codes from mmsp_err or HTTP statuses, error printing, aligned tables, JSON output,
+ *    and the one ending of every command (regcli_print_result: --json or the human printer).
  * Calls: registry, http/client, jansson, cli/commands (cli_error).
  */
 #ifndef MMSP_CLI_REGCLI_H
@@ -99,6 +101,21 @@ int regcli_find_sub(int argc, char **argv);
  * first, then every other argument in order. */
 void regcli_hoist(char **argv, int sub);
 
+/* One subcommand of a command with subcommands: run gets argv from the subcommand's name on,
+ * with the common flags that came before it moved after it. */
+struct regcli_sub {
+    const char *name;
+    int (*run)(int argc, char **argv);
+};
+
+/*
+ * Runs `mmsp <command> [common flags] SUB ...`: no argument prints usage on stderr (exit 2);
+ * --help, -h or help prints it on stdout (exit 0); otherwise the subcommand named in subs is
+ * found (regcli_find_sub, regcli_hoist) and run, or an error printed (exit 2).
+ */
+int regcli_dispatch(const char *command, void (*usage)(FILE *out), const struct regcli_sub *subs,
+                    size_t n_subs, int argc, char **argv);
+
 /* Prints "mmsp: <subject>: <message>" and the --help hint; returns REGCLI_EXIT_USAGE. */
 int regcli_usage_error(const struct regcli *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -143,6 +160,17 @@ int regcli_check_env(const struct regcli *c, const char *env);
 
 /* Prints doc as indented JSON on stdout, one document per command. Returns 0 or 1. */
 int regcli_print_json(json_t *doc);
+
+/* Formats a command's result for people; arg is the printer's own (a verb, the positionals). */
+typedef void regcli_printer(json_t *doc, const void *arg);
+
+/*
+ * The end of a registry command: a NULL doc is "out of memory" (printed, exit 1); with --json
+ * doc is printed as JSON; otherwise print(doc, arg) formats it. Returns the exit code; doc
+ * stays the caller's.
+ */
+int regcli_print_result(const struct regcli *c, json_t *doc, regcli_printer *print,
+                        const void *arg);
 
 /* --- helpers for the human printers ----------------------------------------------------- */
 

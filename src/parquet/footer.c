@@ -4,6 +4,8 @@
  * (thrift.c). Only flat schemas are accepted: a root with leaf children; each leaf is mapped to
  * an enum parquet_type from its physical type and its logical (or legacy converted) type.
  * Every count and offset is checked against the file size and the limits in parquet.h.
+ * Each Thrift struct is read by thrift_struct (thrift_fields for the top level) with one
+ * on_<struct>_field handler that reads the fields it knows and skips the others.
  * Calls: thrift.c.
  */
 #include <stdlib.h>
@@ -25,62 +27,53 @@ struct schema_el {
     size_t name_len;
 };
 
-static bool parse_time_unit(struct thrift_in *in, int type, int *unit)
+/* TimeUnit union {1: MILLIS, 2: MICROS, 3: NANOS}: ctx (int *) gets the field id. */
+static bool on_time_unit_field(struct thrift_in *in, int id, int t, void *ctx)
 {
-    if (!thrift_enter(in, type))
-        return false;
-    int16_t last = 0;
-    int id = 0, t = 0;
-    for (;;) {
-        if (!thrift_field(in, &last, &id, &t))
-            return false;
-        if (t == TT_STOP)
-            break;
-        if (t == TT_STRUCT && id >= 1 && id <= 3)
-            *unit = id;
-        if (!thrift_skip(in, t))
-            return false;
-    }
-    thrift_leave(in);
-    return true;
+    if (t == TT_STRUCT && id >= 1 && id <= 3)
+        *(int *)ctx = id;
+    return thrift_skip(in, t);
 }
 
-static bool parse_logical(struct thrift_in *in, int type, struct schema_el *e)
+/* TimestampType {1: isAdjustedToUTC, 2: unit}: ctx is the element's ts_unit. */
+static bool on_timestamp_field(struct thrift_in *in, int id, int t, void *ctx)
 {
-    if (!thrift_enter(in, type))
-        return false;
-    int16_t last = 0;
-    int id = 0, t = 0;
-    for (;;) {
-        if (!thrift_field(in, &last, &id, &t))
-            return false;
-        if (t == TT_STOP)
-            break;
-        e->logical = id;
-        if (id == 8 && t == TT_STRUCT) { /* TimestampType {1: isAdjustedToUTC, 2: unit} */
-            if (!thrift_enter(in, t))
-                return false;
-            int16_t l2 = 0;
-            int id2 = 0, t2 = 0;
-            for (;;) {
-                if (!thrift_field(in, &l2, &id2, &t2))
-                    return false;
-                if (t2 == TT_STOP)
-                    break;
-                if (id2 == 2 && t2 == TT_STRUCT) {
-                    if (!parse_time_unit(in, t2, &e->ts_unit))
-                        return false;
-                } else if (!thrift_skip(in, t2)) {
-                    return false;
-                }
-            }
-            thrift_leave(in);
-        } else if (!thrift_skip(in, t)) {
-            return false;
-        }
+    if (id == 2 && t == TT_STRUCT)
+        return thrift_struct(in, t, on_time_unit_field, ctx);
+    return thrift_skip(in, t);
+}
+
+/* LogicalType union: the field id names the type (8: TIMESTAMP). */
+static bool on_logical_field(struct thrift_in *in, int id, int t, void *ctx)
+{
+    struct schema_el *e = ctx;
+    e->logical = id;
+    if (id == 8 && t == TT_STRUCT)
+        return thrift_struct(in, t, on_timestamp_field, &e->ts_unit);
+    return thrift_skip(in, t);
+}
+
+static bool on_schema_el_field(struct thrift_in *in, int id, int t, void *ctx)
+{
+    struct schema_el *e = ctx;
+    switch (id) {
+    case 1:
+        return thrift_i32(in, t, &e->type);
+    case 3:
+        return thrift_i32(in, t, &e->repetition);
+    case 4:
+        return thrift_binary(in, t, &e->name, &e->name_len);
+    case 5:
+        return thrift_i32(in, t, &e->num_children);
+    case 6:
+        return thrift_i32(in, t, &e->converted);
+    case 10:
+        if (t == TT_STRUCT)
+            return thrift_struct(in, t, on_logical_field, e);
+        return thrift_skip(in, t);
+    default:
+        return thrift_skip(in, t);
     }
-    thrift_leave(in);
-    return true;
 }
 
 static bool parse_schema_el(struct thrift_in *in, int type, struct schema_el *e)
@@ -89,47 +82,7 @@ static bool parse_schema_el(struct thrift_in *in, int type, struct schema_el *e)
     e->type = -1;
     e->converted = -1;
     e->repetition = 0;
-    if (!thrift_enter(in, type))
-        return false;
-    int16_t last = 0;
-    int id = 0, t = 0;
-    bool ok = true;
-    for (;;) {
-        if (!thrift_field(in, &last, &id, &t))
-            return false;
-        if (t == TT_STOP)
-            break;
-        switch (id) {
-        case 1:
-            ok = thrift_i32(in, t, &e->type);
-            break;
-        case 3:
-            ok = thrift_i32(in, t, &e->repetition);
-            break;
-        case 4:
-            ok = thrift_binary(in, t, &e->name, &e->name_len);
-            break;
-        case 5:
-            ok = thrift_i32(in, t, &e->num_children);
-            break;
-        case 6:
-            ok = thrift_i32(in, t, &e->converted);
-            break;
-        case 10:
-            if (t == TT_STRUCT)
-                ok = parse_logical(in, t, e);
-            else
-                ok = thrift_skip(in, t);
-            break;
-        default:
-            ok = thrift_skip(in, t);
-            break;
-        }
-        if (!ok)
-            return false;
-    }
-    thrift_leave(in);
-    return true;
+    return thrift_struct(in, type, on_schema_el_field, e);
 }
 
 /* Maps a leaf to our type; false (with a message) when unsupported. */
@@ -231,104 +184,92 @@ static bool parse_schema(struct thrift_in *in, int type, struct pq_meta *m)
     return true;
 }
 
+/* Statistics being read: the deprecated max / min (fields 1, 2) wait until the end. */
+struct stats_read {
+    struct pq_raw_stats *s;
+    const uint8_t *old_min, *old_max;
+    size_t old_min_len, old_max_len;
+};
+
+static bool on_stats_field(struct thrift_in *in, int id, int t, void *ctx)
+{
+    struct stats_read *r = ctx;
+    struct pq_raw_stats *s = r->s;
+    switch (id) {
+    case 1:
+        return thrift_binary(in, t, &r->old_max, &r->old_max_len);
+    case 2:
+        return thrift_binary(in, t, &r->old_min, &r->old_min_len);
+    case 3:
+        s->has_null_count = thrift_i64(in, t, &s->null_count);
+        return s->has_null_count;
+    case 5:
+        return thrift_binary(in, t, &s->max, &s->max_len);
+    case 6:
+        return thrift_binary(in, t, &s->min, &s->min_len);
+    default:
+        return thrift_skip(in, t);
+    }
+}
+
 static bool parse_stats(struct thrift_in *in, int type, struct pq_raw_stats *s)
 {
-    const uint8_t *old_min = NULL, *old_max = NULL;
-    size_t old_min_len = 0, old_max_len = 0;
-    if (!thrift_enter(in, type))
+    struct stats_read r = {.s = s};
+    if (!thrift_struct(in, type, on_stats_field, &r))
         return false;
-    int16_t last = 0;
-    int id = 0, t = 0;
-    bool ok = true;
-    for (;;) {
-        if (!thrift_field(in, &last, &id, &t))
-            return false;
-        if (t == TT_STOP)
-            break;
-        switch (id) {
-        case 1:
-            ok = thrift_binary(in, t, &old_max, &old_max_len);
-            break;
-        case 2:
-            ok = thrift_binary(in, t, &old_min, &old_min_len);
-            break;
-        case 3:
-            ok = thrift_i64(in, t, &s->null_count);
-            s->has_null_count = ok;
-            break;
-        case 5:
-            ok = thrift_binary(in, t, &s->max, &s->max_len);
-            break;
-        case 6:
-            ok = thrift_binary(in, t, &s->min, &s->min_len);
-            break;
-        default:
-            ok = thrift_skip(in, t);
-            break;
-        }
-        if (!ok)
-            return false;
-    }
-    thrift_leave(in);
     /* the deprecated min/max (signed order) only when the new ones are absent; the caller
      * keeps them for numeric columns only */
-    if (!s->min && !s->max && old_min && old_max) {
-        s->min = old_min;
-        s->min_len = old_min_len;
-        s->max = old_max;
-        s->max_len = old_max_len;
+    if (!s->min && !s->max && r.old_min && r.old_max) {
+        s->min = r.old_min;
+        s->min_len = r.old_min_len;
+        s->max = r.old_max;
+        s->max_len = r.old_max_len;
         s->deprecated = true;
     }
     return true;
 }
 
-static bool parse_col_meta(struct thrift_in *in, int type, struct pq_chunk *c, uint64_t file_size)
+/* A ColumnChunk (and its ColumnMetaData) being read. */
+struct chunk_read {
+    struct pq_chunk *c;
+    uint64_t file_size;
+    bool seen_data, seen_meta;
+};
+
+static bool on_col_meta_field(struct thrift_in *in, int id, int t, void *ctx)
 {
-    if (!thrift_enter(in, type))
-        return false;
-    int16_t last = 0;
-    int id = 0, t = 0;
-    bool ok = true, seen_data = false;
-    for (;;) {
-        if (!thrift_field(in, &last, &id, &t))
-            return false;
-        if (t == TT_STOP)
-            break;
-        switch (id) {
-        case 1:
-            ok = thrift_i32(in, t, &c->phys);
-            break;
-        case 4:
-            ok = thrift_i32(in, t, &c->codec);
-            break;
-        case 5:
-            ok = thrift_i64(in, t, &c->num_values);
-            break;
-        case 7:
-            ok = thrift_i64(in, t, &c->total_compressed_size);
-            break;
-        case 9:
-            ok = thrift_i64(in, t, &c->data_page_offset);
-            seen_data = true;
-            break;
-        case 11:
-            ok = thrift_i64(in, t, &c->dict_page_offset);
-            break;
-        case 12:
-            if (t == TT_STRUCT)
-                ok = parse_stats(in, t, &c->stats);
-            else
-                ok = thrift_skip(in, t);
-            break;
-        default:
-            ok = thrift_skip(in, t);
-            break;
-        }
-        if (!ok)
-            return false;
+    struct chunk_read *r = ctx;
+    struct pq_chunk *c = r->c;
+    switch (id) {
+    case 1:
+        return thrift_i32(in, t, &c->phys);
+    case 4:
+        return thrift_i32(in, t, &c->codec);
+    case 5:
+        return thrift_i64(in, t, &c->num_values);
+    case 7:
+        return thrift_i64(in, t, &c->total_compressed_size);
+    case 9:
+        r->seen_data = true;
+        return thrift_i64(in, t, &c->data_page_offset);
+    case 11:
+        return thrift_i64(in, t, &c->dict_page_offset);
+    case 12:
+        if (t == TT_STRUCT)
+            return parse_stats(in, t, &c->stats);
+        return thrift_skip(in, t);
+    default:
+        return thrift_skip(in, t);
     }
-    thrift_leave(in);
-    if (!seen_data)
+}
+
+static bool parse_col_meta(struct thrift_in *in, int type, struct chunk_read *r)
+{
+    struct pq_chunk *c = r->c;
+    uint64_t file_size = r->file_size;
+    if (!thrift_struct(in, type, on_col_meta_field, r))
+        return false;
+    if (!r->seen_data)
         return FAIL("parquet: column chunk without a data page offset");
     if (c->num_values < 0 || c->total_compressed_size < 0 ||
         (uint64_t)c->total_compressed_size > file_size || c->data_page_offset < 4 ||
@@ -340,95 +281,128 @@ static bool parse_col_meta(struct thrift_in *in, int type, struct pq_chunk *c, u
     return true;
 }
 
+static bool on_chunk_field(struct thrift_in *in, int id, int t, void *ctx)
+{
+    struct chunk_read *r = ctx;
+    switch (id) {
+    case 1: {
+        const uint8_t *path;
+        size_t path_len;
+        if (thrift_binary(in, t, &path, &path_len))
+            return FAIL("parquet: column chunks in other files are not supported");
+        return false;
+    }
+    case 3:
+        if (t != TT_STRUCT)
+            return FAIL("parquet: bad column metadata");
+        r->seen_meta = true;
+        return parse_col_meta(in, t, r);
+    default:
+        return thrift_skip(in, t);
+    }
+}
+
 static bool parse_chunk(struct thrift_in *in, int type, struct pq_chunk *c, uint64_t file_size)
 {
-    if (!thrift_enter(in, type))
+    struct chunk_read r = {.c = c, .file_size = file_size};
+    if (!thrift_struct(in, type, on_chunk_field, &r))
         return false;
-    int16_t last = 0;
-    int id = 0, t = 0;
-    bool ok = true, seen_meta = false;
-    const uint8_t *path;
-    size_t path_len;
-    for (;;) {
-        if (!thrift_field(in, &last, &id, &t))
-            return false;
-        if (t == TT_STOP)
-            break;
-        switch (id) {
-        case 1:
-            ok = thrift_binary(in, t, &path, &path_len);
-            if (ok)
-                return FAIL("parquet: column chunks in other files are not supported");
-            break;
-        case 3:
-            if (t != TT_STRUCT)
-                return FAIL("parquet: bad column metadata");
-            ok = parse_col_meta(in, t, c, file_size);
-            seen_meta = true;
-            break;
-        default:
-            ok = thrift_skip(in, t);
-            break;
-        }
-        if (!ok)
-            return false;
-    }
-    thrift_leave(in);
-    if (!seen_meta)
+    if (!r.seen_meta)
         return FAIL("parquet: column chunk without metadata (encrypted?)");
     return true;
+}
+
+/* A RowGroup being read. */
+struct row_group_read {
+    struct pq_meta *m;
+    struct pq_row_group *rg;
+    uint64_t file_size;
+    bool seen_cols, seen_rows;
+};
+
+static bool on_row_group_field(struct thrift_in *in, int id, int t, void *ctx)
+{
+    struct row_group_read *r = ctx;
+    struct pq_meta *m = r->m;
+    struct pq_row_group *rg = r->rg;
+    switch (id) {
+    case 1: {
+        int elem = 0;
+        size_t n = 0;
+        if (!thrift_list(in, t, &elem, &n))
+            return false;
+        if (elem != TT_STRUCT || n != m->schema.ncols || r->seen_cols || !m->schema.fields)
+            return FAIL("parquet: row group has %zu columns, the schema %zu", n, m->schema.ncols);
+        rg->chunks = calloc(n ? n : 1, sizeof *rg->chunks);
+        if (!rg->chunks)
+            return FAIL("parquet: out of memory");
+        r->seen_cols = true;
+        for (size_t i = 0; i < n; i++) {
+            rg->chunks[i].dict_page_offset = -1;
+            if (!parse_chunk(in, elem, &rg->chunks[i], r->file_size))
+                return false;
+            if (rg->chunks[i].phys != m->phys[i])
+                return FAIL("parquet: column %zu: chunk type differs from the schema", i);
+        }
+        return true;
+    }
+    case 3:
+        r->seen_rows = true;
+        return thrift_i64(in, t, &rg->num_rows);
+    default:
+        return thrift_skip(in, t);
+    }
 }
 
 static bool parse_row_group(struct thrift_in *in, int type, struct pq_meta *m,
                             struct pq_row_group *rg, uint64_t file_size)
 {
-    if (!thrift_enter(in, type))
+    struct row_group_read r = {.m = m, .rg = rg, .file_size = file_size};
+    if (!thrift_struct(in, type, on_row_group_field, &r))
         return false;
-    int16_t last = 0;
-    int id = 0, t = 0;
-    bool ok = true, seen_cols = false, seen_rows = false;
-    for (;;) {
-        if (!thrift_field(in, &last, &id, &t))
-            return false;
-        if (t == TT_STOP)
-            break;
-        switch (id) {
-        case 1: {
-            int elem = 0;
-            size_t n = 0;
-            if (!thrift_list(in, t, &elem, &n))
-                return false;
-            if (elem != TT_STRUCT || n != m->schema.ncols || seen_cols || !m->schema.fields)
-                return FAIL("parquet: row group has %zu columns, the schema %zu", n,
-                            m->schema.ncols);
-            rg->chunks = calloc(n ? n : 1, sizeof *rg->chunks);
-            if (!rg->chunks)
-                return FAIL("parquet: out of memory");
-            seen_cols = true;
-            for (size_t i = 0; i < n; i++) {
-                rg->chunks[i].dict_page_offset = -1;
-                if (!parse_chunk(in, elem, &rg->chunks[i], file_size))
-                    return false;
-                if (rg->chunks[i].phys != m->phys[i])
-                    return FAIL("parquet: column %zu: chunk type differs from the schema", i);
-            }
-            break;
-        }
-        case 3:
-            ok = thrift_i64(in, t, &rg->num_rows);
-            seen_rows = true;
-            break;
-        default:
-            ok = thrift_skip(in, t);
-            break;
-        }
-        if (!ok)
-            return false;
-    }
-    thrift_leave(in);
-    if (!seen_cols || !seen_rows || rg->num_rows < 0)
+    if (!r.seen_cols || !r.seen_rows || rg->num_rows < 0)
         return FAIL("parquet: row group without columns or row count");
     return true;
+}
+
+/* FileMetaData being read: ctx is the struct pq_meta, file_size bounds the offsets. */
+struct meta_read {
+    struct pq_meta *m;
+    uint64_t file_size;
+};
+
+static bool on_meta_field(struct thrift_in *in, int id, int t, void *ctx)
+{
+    struct meta_read *r = ctx;
+    struct pq_meta *m = r->m;
+    switch (id) {
+    case 2:
+        return parse_schema(in, t, m);
+    case 3:
+        return thrift_i64(in, t, &m->num_rows);
+    case 4: {
+        int elem = 0;
+        size_t n = 0;
+        if (!thrift_list(in, t, &elem, &n))
+            return false;
+        if (elem != TT_STRUCT || !m->schema.fields || m->rgs)
+            return FAIL("parquet: row groups before the schema");
+        if (n > PARQUET_MAX_ROW_GROUPS)
+            return FAIL("parquet: %zu row groups (limit %d)", n, PARQUET_MAX_ROW_GROUPS);
+        m->rgs = calloc(n ? n : 1, sizeof *m->rgs);
+        if (!m->rgs)
+            return FAIL("parquet: out of memory");
+        for (size_t i = 0; i < n; i++) {
+            m->nrg = i + 1;
+            if (!parse_row_group(in, elem, m, &m->rgs[i], r->file_size))
+                return false;
+        }
+        m->nrg = n;
+        return true;
+    }
+    default:
+        return thrift_skip(in, t);
+    }
 }
 
 mmsp_err pq_meta_parse(const uint8_t *p, size_t len, uint64_t file_size, struct pq_meta *m,
@@ -438,54 +412,9 @@ mmsp_err pq_meta_parse(const uint8_t *p, size_t len, uint64_t file_size, struct 
     m->num_rows = -1;
     struct thrift_in cur = {.p = p, .end = p + len, .err = err, .errlen = errlen};
     struct thrift_in *in = &cur;
-    int16_t last = 0;
-    int id = 0, t = 0;
-    bool ok = true;
-    for (;;) {
-        if (!thrift_field(in, &last, &id, &t))
-            goto fail;
-        if (t == TT_STOP)
-            break;
-        switch (id) {
-        case 2:
-            ok = parse_schema(in, t, m);
-            break;
-        case 3:
-            ok = thrift_i64(in, t, &m->num_rows);
-            break;
-        case 4: {
-            int elem = 0;
-            size_t n = 0;
-            if (!thrift_list(in, t, &elem, &n))
-                goto fail;
-            if (elem != TT_STRUCT || !m->schema.fields || m->rgs) {
-                FAIL("parquet: row groups before the schema");
-                goto fail;
-            }
-            if (n > PARQUET_MAX_ROW_GROUPS) {
-                FAIL("parquet: %zu row groups (limit %d)", n, PARQUET_MAX_ROW_GROUPS);
-                goto fail;
-            }
-            m->rgs = calloc(n ? n : 1, sizeof *m->rgs);
-            if (!m->rgs) {
-                FAIL("parquet: out of memory");
-                goto fail;
-            }
-            for (size_t i = 0; i < n; i++) {
-                m->nrg = i + 1;
-                if (!parse_row_group(in, elem, m, &m->rgs[i], file_size))
-                    goto fail;
-            }
-            m->nrg = n;
-            break;
-        }
-        default:
-            ok = thrift_skip(in, t);
-            break;
-        }
-        if (!ok)
-            goto fail;
-    }
+    struct meta_read r = {.m = m, .file_size = file_size};
+    if (!thrift_fields(in, on_meta_field, &r))
+        goto fail;
     if (!m->schema.fields) {
         FAIL("parquet: footer without a schema");
         goto fail;
@@ -525,81 +454,80 @@ void pq_meta_free(struct pq_meta *m)
     memset(m, 0, sizeof *m);
 }
 
-static bool parse_v1(struct thrift_in *in, int type, struct pq_page_header *h)
+/* DataPageHeader and DictionaryPageHeader: the same field ids for what is read here. */
+static bool on_v1_field(struct thrift_in *in, int id, int t, void *ctx)
 {
-    if (!thrift_enter(in, type))
-        return false;
-    int16_t last = 0;
-    int id = 0, t = 0;
-    bool ok = true;
-    for (;;) {
-        if (!thrift_field(in, &last, &id, &t))
-            return false;
-        if (t == TT_STOP)
-            break;
-        switch (id) {
-        case 1:
-            ok = thrift_i32(in, t, &h->num_values);
-            break;
-        case 2:
-            ok = thrift_i32(in, t, &h->encoding);
-            break;
-        default:
-            ok = thrift_skip(in, t);
-            break;
-        }
-        if (!ok)
-            return false;
+    struct pq_page_header *h = ctx;
+    switch (id) {
+    case 1:
+        return thrift_i32(in, t, &h->num_values);
+    case 2:
+        return thrift_i32(in, t, &h->encoding);
+    default:
+        return thrift_skip(in, t);
     }
-    thrift_leave(in);
-    return true;
 }
 
-static bool parse_v2(struct thrift_in *in, int type, struct pq_page_header *h)
+/* DataPageHeaderV2. */
+static bool on_v2_field(struct thrift_in *in, int id, int t, void *ctx)
 {
-    if (!thrift_enter(in, type))
-        return false;
-    int16_t last = 0;
-    int id = 0, t = 0;
-    bool ok = true;
-    for (;;) {
-        if (!thrift_field(in, &last, &id, &t))
-            return false;
-        if (t == TT_STOP)
-            break;
-        switch (id) {
-        case 1:
-            ok = thrift_i32(in, t, &h->num_values);
-            break;
-        case 2:
-            ok = thrift_i32(in, t, &h->num_nulls);
-            break;
-        case 3:
-            ok = thrift_i32(in, t, &h->num_rows);
-            break;
-        case 4:
-            ok = thrift_i32(in, t, &h->encoding);
-            break;
-        case 5:
-            ok = thrift_i32(in, t, &h->def_len);
-            break;
-        case 6:
-            ok = thrift_i32(in, t, &h->rep_len);
-            break;
-        case 7:
-            ok = thrift_bool(t, &h->is_compressed);
-            if (!ok)
-                thrift_fail(in, "parquet: bad is_compressed");
-            break;
-        default:
-            ok = thrift_skip(in, t);
-            break;
-        }
-        if (!ok)
-            return false;
+    struct pq_page_header *h = ctx;
+    switch (id) {
+    case 1:
+        return thrift_i32(in, t, &h->num_values);
+    case 2:
+        return thrift_i32(in, t, &h->num_nulls);
+    case 3:
+        return thrift_i32(in, t, &h->num_rows);
+    case 4:
+        return thrift_i32(in, t, &h->encoding);
+    case 5:
+        return thrift_i32(in, t, &h->def_len);
+    case 6:
+        return thrift_i32(in, t, &h->rep_len);
+    case 7:
+        if (!thrift_bool(t, &h->is_compressed))
+            return FAIL("parquet: bad is_compressed");
+        return true;
+    default:
+        return thrift_skip(in, t);
     }
-    thrift_leave(in);
-    return true;
+}
+
+/* A nested page header of the kind `on_field` reads, when the field is a struct. */
+static bool page_sub_header(struct thrift_in *in, int t, thrift_field_fn *on_field,
+                            struct pq_page_header *h)
+{
+    return t == TT_STRUCT ? thrift_struct(in, t, on_field, h) : thrift_skip(in, t);
+}
+
+/* PageHeader. */
+static bool on_page_header_field(struct thrift_in *in, int id, int t, void *ctx)
+{
+    struct pq_page_header *h = ctx;
+    bool ok;
+    switch (id) {
+    case 1:
+        return thrift_i32(in, t, &h->type);
+    case 2:
+        return thrift_i32(in, t, &h->uncompressed_size);
+    case 3:
+        return thrift_i32(in, t, &h->compressed_size);
+    case 5:
+        ok = page_sub_header(in, t, on_v1_field, h);
+        h->has_data = true;
+        return ok;
+    case 7:
+        ok = page_sub_header(in, t, on_v1_field, h); /* same field ids */
+        h->has_dict = true;
+        return ok;
+    case 8:
+        ok = page_sub_header(in, t, on_v2_field, h);
+        h->has_v2 = true;
+        return ok;
+    default:
+        return thrift_skip(in, t);
+    }
 }
 
 mmsp_err pq_page_header_parse(const uint8_t *p, size_t avail, struct pq_page_header *h,
@@ -609,44 +537,8 @@ mmsp_err pq_page_header_parse(const uint8_t *p, size_t avail, struct pq_page_hea
     h->type = -1;
     h->is_compressed = true;
     struct thrift_in cur = {.p = p, .end = p + avail, .err = err, .errlen = errlen};
-    struct thrift_in *in = &cur;
-    int16_t last = 0;
-    int id = 0, t = 0;
-    bool ok = true;
-    for (;;) {
-        if (!thrift_field(in, &last, &id, &t))
-            return MMSP_E_PARSE;
-        if (t == TT_STOP)
-            break;
-        switch (id) {
-        case 1:
-            ok = thrift_i32(in, t, &h->type);
-            break;
-        case 2:
-            ok = thrift_i32(in, t, &h->uncompressed_size);
-            break;
-        case 3:
-            ok = thrift_i32(in, t, &h->compressed_size);
-            break;
-        case 5:
-            ok = t == TT_STRUCT ? parse_v1(in, t, h) : thrift_skip(in, t);
-            h->has_data = true;
-            break;
-        case 7:
-            ok = t == TT_STRUCT ? parse_v1(in, t, h) : thrift_skip(in, t); /* same field ids */
-            h->has_dict = true;
-            break;
-        case 8:
-            ok = t == TT_STRUCT ? parse_v2(in, t, h) : thrift_skip(in, t);
-            h->has_v2 = true;
-            break;
-        default:
-            ok = thrift_skip(in, t);
-            break;
-        }
-        if (!ok)
-            return MMSP_E_PARSE;
-    }
+    if (!thrift_fields(&cur, on_page_header_field, h))
+        return MMSP_E_PARSE;
     if (h->uncompressed_size < 0 || h->compressed_size < 0 ||
         (uint32_t)h->uncompressed_size > PARQUET_MAX_PAGE ||
         (uint32_t)h->compressed_size > PARQUET_MAX_PAGE) {

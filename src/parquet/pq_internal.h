@@ -84,6 +84,15 @@ void thrift_leave(struct thrift_in *in);
 bool thrift_skip(struct thrift_in *in, int type);
 bool thrift_fail(struct thrift_in *in, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Handles one field of a struct being read: reads (or thrift_skip's) the value of field `id`
+ * of type `type`. false stops the read (the reason is in the cursor's err). */
+typedef bool thrift_field_fn(struct thrift_in *in, int id, int type, void *ctx);
+/* Reads the fields of the current struct up to its STOP, handing each to on_field (the
+ * top-level struct of a message). */
+bool thrift_fields(struct thrift_in *in, thrift_field_fn *on_field, void *ctx);
+/* The same for a nested struct value of type `type`: thrift_enter, the fields, thrift_leave. */
+bool thrift_struct(struct thrift_in *in, int type, thrift_field_fn *on_field, void *ctx);
+
 /* ---- Thrift compact protocol, writing (thrift.c) ---- */
 
 struct thrift_out {

@@ -1,7 +1,8 @@
 /*
  * The Thrift compact protocol, as much of it as the Parquet footer and page headers use:
  * reading (a bounded cursor: every length is checked against the bytes left, nesting is
- * limited to THRIFT_MAX_DEPTH, unknown fields of any type are skipped) and writing (into a
+ * limited to THRIFT_MAX_DEPTH, unknown fields of any type are skipped, a struct's fields are
+ * handed to a per-struct handler by thrift_struct / thrift_fields) and writing (into a
  * common/buf with a ceiling). Integers are zigzag varints; field headers carry a delta of the
  * field id when it fits in 4 bits.
  * Calls: common/buf.
@@ -173,6 +174,33 @@ void thrift_leave(struct thrift_in *in)
     in->depth--;
 }
 
+bool thrift_fields(struct thrift_in *in, thrift_field_fn *on_field, void *ctx)
+{
+    int16_t last = 0;
+    int id = 0, t = 0;
+    for (;;) {
+        if (!thrift_field(in, &last, &id, &t))
+            return false;
+        if (t == TT_STOP)
+            return true;
+        if (!on_field(in, id, t, ctx))
+            return false;
+    }
+}
+
+bool thrift_struct(struct thrift_in *in, int type, thrift_field_fn *on_field, void *ctx)
+{
+    if (!thrift_enter(in, type) || !thrift_fields(in, on_field, ctx))
+        return false;
+    thrift_leave(in);
+    return true;
+}
+
+static bool skip_field(struct thrift_in *in, int id, int type, void *ctx)
+{
+    return thrift_skip(in, type);
+}
+
 bool thrift_skip(struct thrift_in *in, int type)
 {
     if (in->failed)
@@ -248,22 +276,8 @@ bool thrift_skip(struct thrift_in *in, int type)
         in->depth--;
         return true;
     }
-    case TT_STRUCT: {
-        if (!thrift_enter(in, type))
-            return false;
-        int16_t last = 0;
-        int id = 0, t = 0;
-        for (;;) {
-            if (!thrift_field(in, &last, &id, &t))
-                return false;
-            if (t == TT_STOP)
-                break;
-            if (!thrift_skip(in, t))
-                return false;
-        }
-        thrift_leave(in);
-        return true;
-    }
+    case TT_STRUCT:
+        return thrift_struct(in, type, skip_field, NULL);
     default:
         return thrift_fail(in, "thrift: bad type %d", type);
     }

@@ -162,6 +162,20 @@ static void model_pushdown(const struct api_filter *f, const char **like, int *e
         }
 }
 
+/* The end of both searches: on success the caller takes tok as *next_token; on an error tok
+ * is dropped (and out of memory gets its message). */
+static mmsp_err search_end(mmsp_err rc, char *tok, char **next_token, char *err, size_t errlen)
+{
+    if (rc) {
+        free(tok);
+        if (rc == MMSP_E_NOMEM)
+            snprintf(err, errlen, "out of memory");
+        return rc;
+    }
+    *next_token = tok;
+    return MMSP_OK;
+}
+
 /*
  * Both searches ask the store for exactly as many rows as are still wanted, so the store's
  * next-page token always points just past the last row examined here: rows the filter
@@ -204,14 +218,7 @@ mmsp_err registry_api_search_models(struct registry_api *api, const struct api_f
             break;
     }
 out:
-    if (rc) {
-        free(tok);
-        if (rc == MMSP_E_NOMEM)
-            snprintf(err, errlen, "out of memory");
-        return rc;
-    }
-    *next_token = tok;
-    return MMSP_OK;
+    return search_end(rc, tok, next_token, err, errlen);
 }
 
 mmsp_err registry_api_search_versions(struct registry_api *api, const char *name,
@@ -252,12 +259,5 @@ mmsp_err registry_api_search_versions(struct registry_api *api, const char *name
             break;
     }
 out:
-    if (rc) {
-        free(tok);
-        if (rc == MMSP_E_NOMEM)
-            snprintf(err, errlen, "out of memory");
-        return rc;
-    }
-    *next_token = tok;
-    return MMSP_OK;
+    return search_end(rc, tok, next_token, err, errlen);
 }

@@ -35,8 +35,12 @@ struct mlf {
     struct http_request *req;
     struct http_response *res;
     json_t *body;
-    mmsp_err rc; /* what the handler returns: MMSP_OK unless even the error body failed */
-    int failed;  /* an error body was written */
+    mmsp_err rc;       /* what the handler returns: MMSP_OK unless even the error body failed */
+    int failed;        /* an error body was written */
+    const char *name;  /* the "name" parameter, once mlf_begin_model has read it */
+    const char *vtext; /* the "version" parameter as given (mlf_begin_version) */
+    int64_t version;   /* ... and as a number */
+    char err[MMSP_ERRMSG_MAX]; /* the message of the store call being answered */
 };
 
 static void mlf_error(struct mlf *m, int status, const char *code, const char *fmt, ...)
@@ -288,6 +292,42 @@ static const char *mv_not_found(struct mlf *m, const char *name, const char *ver
     return arena_strndup(m->req->arena, tmp, strlen(tmp));
 }
 
+/* mlf_begin, then the required "name" into m->name. Returns 0, or -1 after writing the
+ * error. */
+static int mlf_begin_model(struct mlf *m, struct http_request *req, struct http_response *res,
+                           void *ctx, int write)
+{
+    if (mlf_begin(m, req, res, ctx, write) || mlf_required(m, "name", &m->name))
+        return -1;
+    return 0;
+}
+
+/* mlf_begin_model, then the required "version" into m->vtext and m->version. */
+static int mlf_begin_version(struct mlf *m, struct http_request *req, struct http_response *res,
+                             void *ctx, int write)
+{
+    if (mlf_begin_model(m, req, res, ctx, write) || mlf_version(m, &m->vtext, &m->version))
+        return -1;
+    return 0;
+}
+
+/* Whose words a failed call's NOT_FOUND takes: the store's, or MLflow's message for the
+ * request's registered model (m->name) or model version (m->name, m->vtext). */
+enum mlf_subject { SUBJECT_STORE, SUBJECT_MODEL, SUBJECT_VERSION };
+
+/* Answers the result of a store call: when rc is an error, writes it (message m->err, a
+ * NOT_FOUND worded for `subject`) and returns 1; returns 0 for MMSP_OK. */
+static int mlf_failed(struct mlf *m, mmsp_err rc, enum mlf_subject subject)
+{
+    if (!rc)
+        return 0;
+    const char *not_found = subject == SUBJECT_MODEL     ? rm_not_found(m, m->name)
+                            : subject == SUBJECT_VERSION ? mv_not_found(m, m->name, m->vtext)
+                                                         : NULL;
+    mlf_fail(m, rc, m->err, not_found, NULL);
+    return 1;
+}
+
 /* Stage names as MLflow accepts them (any case) into the canonical form. */
 static int mlf_stage(struct mlf *m, const char *s, enum reg_stage *out)
 {
@@ -406,19 +446,19 @@ static void send_model(struct mlf *m, const struct reg_model *rm)
 static mmsp_err on_rm_create(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct mlf m;
-    const char *name, *desc;
+    const char *desc;
     struct reg_kv *tags = NULL;
     size_t n_tags = 0;
     struct reg_model rm = {0};
-    char err[MMSP_ERRMSG_MAX] = "";
-    if (mlf_begin(&m, req, res, ctx, 1) || mlf_required(&m, "name", &name) ||
-        mlf_optional(&m, "description", &desc) || mlf_tags(&m, &tags, &n_tags))
+    if (mlf_begin_model(&m, req, res, ctx, 1) || mlf_optional(&m, "description", &desc) ||
+        mlf_tags(&m, &tags, &n_tags))
         goto out;
-    mmsp_err rc = registry_model_create(m.api->reg, name, desc, tags, n_tags, &rm, err, sizeof err);
+    mmsp_err rc =
+        registry_model_create(m.api->reg, m.name, desc, tags, n_tags, &rm, m.err, sizeof m.err);
     if (rc) {
         char ex[REG_NAME_MAX + 64];
-        snprintf(ex, sizeof ex, "Registered Model (name=%s) already exists.", name);
-        mlf_fail(&m, rc, err, NULL, ex);
+        snprintf(ex, sizeof ex, "Registered Model (name=%s) already exists.", m.name);
+        mlf_fail(&m, rc, m.err, NULL, ex);
         goto out;
     }
     send_model(&m, &rm);
@@ -431,17 +471,12 @@ out:
 static mmsp_err on_rm_get(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct mlf m;
-    const char *name;
     struct reg_model rm = {0};
-    char err[MMSP_ERRMSG_MAX] = "";
-    if (mlf_begin(&m, req, res, ctx, 0) || mlf_required(&m, "name", &name))
+    if (mlf_begin_model(&m, req, res, ctx, 0))
         goto out;
-    mmsp_err rc = registry_model_get(m.api->reg, name, &rm, err, sizeof err);
-    if (rc) {
-        mlf_fail(&m, rc, err, rm_not_found(&m, name), NULL);
-        goto out;
-    }
-    send_model(&m, &rm);
+    mmsp_err rc = registry_model_get(m.api->reg, m.name, &rm, m.err, sizeof m.err);
+    if (!mlf_failed(&m, rc, SUBJECT_MODEL))
+        send_model(&m, &rm);
 out:
     reg_model_free(&rm);
     return mlf_end(&m);
@@ -450,17 +485,15 @@ out:
 static mmsp_err on_rm_rename(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct mlf m;
-    const char *name, *new_name;
+    const char *new_name;
     struct reg_model rm = {0};
-    char err[MMSP_ERRMSG_MAX] = "";
-    if (mlf_begin(&m, req, res, ctx, 1) || mlf_required(&m, "name", &name) ||
-        mlf_required(&m, "new_name", &new_name))
+    if (mlf_begin_model(&m, req, res, ctx, 1) || mlf_required(&m, "new_name", &new_name))
         goto out;
-    mmsp_err rc = registry_model_rename(m.api->reg, name, new_name, &rm, err, sizeof err);
+    mmsp_err rc = registry_model_rename(m.api->reg, m.name, new_name, &rm, m.err, sizeof m.err);
     if (rc) {
         char ex[REG_NAME_MAX + 64];
         snprintf(ex, sizeof ex, "Registered Model (name=%s) already exists.", new_name);
-        mlf_fail(&m, rc, err, rm_not_found(&m, name), ex);
+        mlf_fail(&m, rc, m.err, rm_not_found(&m, m.name), ex);
         goto out;
     }
     send_model(&m, &rm);
@@ -472,19 +505,14 @@ out:
 static mmsp_err on_rm_update(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct mlf m;
-    const char *name, *desc;
+    const char *desc;
     struct reg_model rm = {0};
-    char err[MMSP_ERRMSG_MAX] = "";
-    if (mlf_begin(&m, req, res, ctx, 1) || mlf_required(&m, "name", &name) ||
-        mlf_optional(&m, "description", &desc))
+    if (mlf_begin_model(&m, req, res, ctx, 1) || mlf_optional(&m, "description", &desc))
         goto out;
-    mmsp_err rc = desc ? registry_model_update(m.api->reg, name, desc, &rm, err, sizeof err)
-                       : registry_model_get(m.api->reg, name, &rm, err, sizeof err);
-    if (rc) {
-        mlf_fail(&m, rc, err, rm_not_found(&m, name), NULL);
-        goto out;
-    }
-    send_model(&m, &rm);
+    mmsp_err rc = desc ? registry_model_update(m.api->reg, m.name, desc, &rm, m.err, sizeof m.err)
+                       : registry_model_get(m.api->reg, m.name, &rm, m.err, sizeof m.err);
+    if (!mlf_failed(&m, rc, SUBJECT_MODEL))
+        send_model(&m, &rm);
 out:
     reg_model_free(&rm);
     return mlf_end(&m);
@@ -493,16 +521,11 @@ out:
 static mmsp_err on_rm_delete(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct mlf m;
-    const char *name;
-    char err[MMSP_ERRMSG_MAX] = "";
-    if (mlf_begin(&m, req, res, ctx, 1) || mlf_required(&m, "name", &name))
+    if (mlf_begin_model(&m, req, res, ctx, 1))
         goto out;
-    mmsp_err rc = registry_model_delete(m.api->reg, name, err, sizeof err);
-    if (rc) {
-        mlf_fail(&m, rc, err, rm_not_found(&m, name), NULL);
-        goto out;
-    }
-    mlf_send_empty(&m);
+    mmsp_err rc = registry_model_delete(m.api->reg, m.name, m.err, sizeof m.err);
+    if (!mlf_failed(&m, rc, SUBJECT_MODEL))
+        mlf_send_empty(&m);
 out:
     return mlf_end(&m);
 }
@@ -544,43 +567,50 @@ static void send_page(struct mlf *m, const char *key, json_t *arr, char *next)
     mlf_send(m, NULL, o);
 }
 
-static mmsp_err on_rm_search(struct http_request *req, struct http_response *res, void *ctx)
+/* registered-models/search (versions 0) and model-versions/search (1): paging, the filter,
+ * one page of results. */
+static mmsp_err mlf_search(struct http_request *req, struct http_response *res, void *ctx,
+                           int versions)
 {
     struct mlf m;
     size_t max;
     const char *token = NULL;
     struct api_filter *f = NULL;
-    char err[MMSP_ERRMSG_MAX] = "";
     char *next = NULL;
     if (mlf_begin(&m, req, res, ctx, 0) ||
-        mlf_paging(&m, MODELS_DEFAULT_MAX, MODELS_MAX, &max, &token, "name") ||
-        mlf_filter(&m, 0, &f))
+        mlf_paging(&m, versions ? VERSIONS_DEFAULT_MAX : MODELS_DEFAULT_MAX,
+                   versions ? VERSIONS_MAX : MODELS_MAX, &max, &token, "name") ||
+        mlf_filter(&m, versions, &f))
         goto out;
     json_t *arr = json_array();
-    mmsp_err rc =
-        arr ? registry_api_search_models(m.api, f, max, token, 1, arr, &next, err, sizeof err)
-            : MMSP_E_NOMEM;
-    if (rc) {
+    mmsp_err rc = !arr       ? MMSP_E_NOMEM
+                  : versions ? registry_api_search_versions(m.api, NULL, f, max, token, 1, arr,
+                                                            &next, m.err, sizeof m.err)
+                             : registry_api_search_models(m.api, f, max, token, 1, arr, &next,
+                                                          m.err, sizeof m.err);
+    if (mlf_failed(&m, rc, SUBJECT_STORE)) {
         json_decref(arr);
-        mlf_fail(&m, rc, err, NULL, NULL);
         goto out;
     }
-    send_page(&m, "registered_models", arr, next);
+    send_page(&m, versions ? "model_versions" : "registered_models", arr, next);
 out:
     free(f);
     return mlf_end(&m);
 }
 
+static mmsp_err on_rm_search(struct http_request *req, struct http_response *res, void *ctx)
+{
+    return mlf_search(req, res, ctx, 0);
+}
+
 static mmsp_err on_rm_latest(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct mlf m;
-    const char *name;
     const char *stages[MAX_STAGES];
     size_t n = 0;
     struct reg_version *vs = NULL;
     size_t nv = 0;
-    char err[MMSP_ERRMSG_MAX] = "";
-    if (mlf_begin(&m, req, res, ctx, 0) || mlf_required(&m, "name", &name))
+    if (mlf_begin_model(&m, req, res, ctx, 0))
         goto out;
     json_t *js = m.body ? json_object_get(m.body, "stages") : NULL;
     const char *raw[MAX_STAGES];
@@ -614,11 +644,10 @@ static mmsp_err on_rm_latest(struct http_request *req, struct http_response *res
             goto out;
         stages[n++] = reg_stage_name(st);
     }
-    mmsp_err rc = registry_latest_versions(m.api->reg, name, stages, n, &vs, &nv, err, sizeof err);
-    if (rc) {
-        mlf_fail(&m, rc, err, rm_not_found(&m, name), NULL);
+    mmsp_err rc =
+        registry_latest_versions(m.api->reg, m.name, stages, n, &vs, &nv, m.err, sizeof m.err);
+    if (mlf_failed(&m, rc, SUBJECT_MODEL))
         goto out;
-    }
     json_t *arr = json_array();
     for (size_t i = 0; arr && i < nv; i++)
         if (json_array_append_new(arr, reg_version_mlflow_json(&vs[i]))) {
@@ -634,17 +663,13 @@ out:
 static mmsp_err on_rm_set_tag(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct mlf m;
-    const char *name, *key, *value;
-    char err[MMSP_ERRMSG_MAX] = "";
-    if (mlf_begin(&m, req, res, ctx, 1) || mlf_required(&m, "name", &name) ||
-        mlf_required(&m, "key", &key) || mlf_present(&m, "value", &value))
+    const char *key, *value;
+    if (mlf_begin_model(&m, req, res, ctx, 1) || mlf_required(&m, "key", &key) ||
+        mlf_present(&m, "value", &value))
         goto out;
-    mmsp_err rc = registry_model_set_tag(m.api->reg, name, key, value, err, sizeof err);
-    if (rc) {
-        mlf_fail(&m, rc, err, rm_not_found(&m, name), NULL);
-        goto out;
-    }
-    mlf_send_empty(&m);
+    mmsp_err rc = registry_model_set_tag(m.api->reg, m.name, key, value, m.err, sizeof m.err);
+    if (!mlf_failed(&m, rc, SUBJECT_MODEL))
+        mlf_send_empty(&m);
 out:
     return mlf_end(&m);
 }
@@ -652,31 +677,25 @@ out:
 static mmsp_err on_rm_delete_tag(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct mlf m;
-    const char *name, *key;
-    char err[MMSP_ERRMSG_MAX] = "";
-    if (mlf_begin(&m, req, res, ctx, 1) || mlf_required(&m, "name", &name) ||
-        mlf_required(&m, "key", &key))
+    const char *key;
+    if (mlf_begin_model(&m, req, res, ctx, 1) || mlf_required(&m, "key", &key))
         goto out;
-    mmsp_err rc = registry_model_delete_tag(m.api->reg, name, key, err, sizeof err);
-    if (rc) {
-        mlf_fail(&m, rc, err, NULL, NULL);
-        goto out;
-    }
-    mlf_send_empty(&m);
+    mmsp_err rc = registry_model_delete_tag(m.api->reg, m.name, key, m.err, sizeof m.err);
+    if (!mlf_failed(&m, rc, SUBJECT_STORE))
+        mlf_send_empty(&m);
 out:
     return mlf_end(&m);
 }
 
-/* A NOT_FOUND on an alias call: the model's message when the model is missing, else the
- * alias's (MLflow: "Registered model alias x not found."). */
-static void alias_fail(struct mlf *m, mmsp_err rc, const char *err, const char *name,
-                       const char *alias)
+/* A failed alias call: for a NOT_FOUND, the model's message when the model is missing, else
+ * the alias's (MLflow: "Registered model alias x not found."). */
+static void alias_fail(struct mlf *m, mmsp_err rc, const char *alias)
 {
     if (rc == MMSP_E_NOT_FOUND) {
         struct reg_model rm = {0};
         char e2[MMSP_ERRMSG_MAX];
-        if (registry_model_get(m->api->reg, name, &rm, e2, sizeof e2) == MMSP_E_NOT_FOUND) {
-            mlf_fail(m, rc, err, rm_not_found(m, name), NULL);
+        if (registry_model_get(m->api->reg, m->name, &rm, e2, sizeof e2) == MMSP_E_NOT_FOUND) {
+            mlf_failed(m, rc, SUBJECT_MODEL);
             return;
         }
         reg_model_free(&rm);
@@ -684,27 +703,24 @@ static void alias_fail(struct mlf *m, mmsp_err rc, const char *err, const char *
                   alias);
         return;
     }
-    mlf_fail(m, rc, err, NULL, NULL);
+    mlf_failed(m, rc, SUBJECT_STORE);
 }
 
 static mmsp_err on_alias_set(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct mlf m;
-    const char *name, *alias, *vtext;
-    int64_t version;
-    char err[MMSP_ERRMSG_MAX] = "";
-    if (mlf_begin(&m, req, res, ctx, 1) || mlf_required(&m, "name", &name) ||
-        mlf_required(&m, "alias", &alias) || mlf_version(&m, &vtext, &version))
+    const char *alias;
+    if (mlf_begin_model(&m, req, res, ctx, 1) || mlf_required(&m, "alias", &alias) ||
+        mlf_version(&m, &m.vtext, &m.version))
         goto out;
-    mmsp_err rc = registry_alias_set(m.api->reg, name, alias, version, err, sizeof err);
+    mmsp_err rc = registry_alias_set(m.api->reg, m.name, alias, m.version, m.err, sizeof m.err);
     if (rc) {
         struct reg_model rm = {0};
         char e2[MMSP_ERRMSG_MAX];
         int model_missing = rc == MMSP_E_NOT_FOUND &&
-                            registry_model_get(m.api->reg, name, &rm, e2, sizeof e2) != MMSP_OK;
+                            registry_model_get(m.api->reg, m.name, &rm, e2, sizeof e2) != MMSP_OK;
         reg_model_free(&rm);
-        mlf_fail(&m, rc, err,
-                 model_missing ? rm_not_found(&m, name) : mv_not_found(&m, name, vtext), NULL);
+        mlf_failed(&m, rc, model_missing ? SUBJECT_MODEL : SUBJECT_VERSION);
         goto out;
     }
     mlf_send_empty(&m);
@@ -715,14 +731,12 @@ out:
 static mmsp_err on_alias_delete(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct mlf m;
-    const char *name, *alias;
-    char err[MMSP_ERRMSG_MAX] = "";
-    if (mlf_begin(&m, req, res, ctx, 1) || mlf_required(&m, "name", &name) ||
-        mlf_required(&m, "alias", &alias))
+    const char *alias;
+    if (mlf_begin_model(&m, req, res, ctx, 1) || mlf_required(&m, "alias", &alias))
         goto out;
-    mmsp_err rc = registry_alias_delete(m.api->reg, name, alias, err, sizeof err);
+    mmsp_err rc = registry_alias_delete(m.api->reg, m.name, alias, m.err, sizeof m.err);
     if (rc) {
-        alias_fail(&m, rc, err, name, alias);
+        alias_fail(&m, rc, alias);
         goto out;
     }
     mlf_send_empty(&m);
@@ -733,15 +747,13 @@ out:
 static mmsp_err on_alias_get(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct mlf m;
-    const char *name, *alias;
+    const char *alias;
     struct reg_version v = {0};
-    char err[MMSP_ERRMSG_MAX] = "";
-    if (mlf_begin(&m, req, res, ctx, 0) || mlf_required(&m, "name", &name) ||
-        mlf_required(&m, "alias", &alias))
+    if (mlf_begin_model(&m, req, res, ctx, 0) || mlf_required(&m, "alias", &alias))
         goto out;
-    mmsp_err rc = registry_alias_get(m.api->reg, name, alias, &v, err, sizeof err);
+    mmsp_err rc = registry_alias_get(m.api->reg, m.name, alias, &v, m.err, sizeof m.err);
     if (rc) {
-        alias_fail(&m, rc, err, name, alias);
+        alias_fail(&m, rc, alias);
         goto out;
     }
     mlf_send(&m, "model_version", reg_version_mlflow_json(&v));
@@ -838,28 +850,22 @@ static int source_path(struct mlf *m, const char *source, char *path, size_t pat
 static mmsp_err on_mv_create(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct mlf m;
-    const char *name, *source, *run_id, *run_link, *desc;
+    const char *source, *run_id, *run_link, *desc;
     struct reg_kv *tags = NULL;
     size_t n_tags = 0;
     struct reg_model rm = {0};
     struct reg_version v = {0};
     char path[4096];
-    char err[MMSP_ERRMSG_MAX] = "";
-    if (mlf_begin(&m, req, res, ctx, 1) || mlf_required(&m, "name", &name) ||
-        mlf_required(&m, "source", &source) || mlf_optional(&m, "run_id", &run_id) ||
-        mlf_optional(&m, "run_link", &run_link) || mlf_optional(&m, "description", &desc) ||
-        mlf_tags(&m, &tags, &n_tags))
+    if (mlf_begin_model(&m, req, res, ctx, 1) || mlf_required(&m, "source", &source) ||
+        mlf_optional(&m, "run_id", &run_id) || mlf_optional(&m, "run_link", &run_link) ||
+        mlf_optional(&m, "description", &desc) || mlf_tags(&m, &tags, &n_tags))
         goto out;
     /* MLflow: the registered model must exist (registry_register would create it) */
-    mmsp_err rc = registry_model_get(m.api->reg, name, &rm, err, sizeof err);
-    if (rc) {
-        mlf_fail(&m, rc, err, rm_not_found(&m, name), NULL);
-        goto out;
-    }
-    if (source_path(&m, source, path, sizeof path))
+    mmsp_err rc = registry_model_get(m.api->reg, m.name, &rm, m.err, sizeof m.err);
+    if (mlf_failed(&m, rc, SUBJECT_MODEL) || source_path(&m, source, path, sizeof path))
         goto out;
     struct reg_register_request r = {
-        .name = name,
+        .name = m.name,
         .artifact_path = path,
         .source = source,
         .tags = tags,
@@ -871,12 +877,9 @@ static mmsp_err on_mv_create(struct http_request *req, struct http_response *res
         .policy_path = m.api->policy_path,
         .who = "api",
     };
-    rc = registry_register(m.api->reg, &r, &v, err, sizeof err);
-    if (rc) {
-        mlf_fail(&m, rc, err, rm_not_found(&m, name), NULL);
-        goto out;
-    }
-    mlf_send(&m, "model_version", reg_version_mlflow_json(&v));
+    rc = registry_register(m.api->reg, &r, &v, m.err, sizeof m.err);
+    if (!mlf_failed(&m, rc, SUBJECT_MODEL))
+        mlf_send(&m, "model_version", reg_version_mlflow_json(&v));
 out:
     reg_version_free(&v);
     reg_model_free(&rm);
@@ -887,19 +890,12 @@ out:
 static mmsp_err on_mv_get(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct mlf m;
-    const char *name, *vtext;
-    int64_t version;
     struct reg_version v = {0};
-    char err[MMSP_ERRMSG_MAX] = "";
-    if (mlf_begin(&m, req, res, ctx, 0) || mlf_required(&m, "name", &name) ||
-        mlf_version(&m, &vtext, &version))
+    if (mlf_begin_version(&m, req, res, ctx, 0))
         goto out;
-    mmsp_err rc = registry_version_get(m.api->reg, name, version, &v, err, sizeof err);
-    if (rc) {
-        mlf_fail(&m, rc, err, mv_not_found(&m, name, vtext), NULL);
-        goto out;
-    }
-    mlf_send(&m, "model_version", reg_version_mlflow_json(&v));
+    mmsp_err rc = registry_version_get(m.api->reg, m.name, m.version, &v, m.err, sizeof m.err);
+    if (!mlf_failed(&m, rc, SUBJECT_VERSION))
+        mlf_send(&m, "model_version", reg_version_mlflow_json(&v));
 out:
     reg_version_free(&v);
     return mlf_end(&m);
@@ -908,21 +904,15 @@ out:
 static mmsp_err on_mv_update(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct mlf m;
-    const char *name, *vtext, *desc;
-    int64_t version;
+    const char *desc;
     struct reg_version v = {0};
-    char err[MMSP_ERRMSG_MAX] = "";
-    if (mlf_begin(&m, req, res, ctx, 1) || mlf_required(&m, "name", &name) ||
-        mlf_version(&m, &vtext, &version) || mlf_optional(&m, "description", &desc))
+    if (mlf_begin_version(&m, req, res, ctx, 1) || mlf_optional(&m, "description", &desc))
         goto out;
     mmsp_err rc =
-        desc ? registry_version_update(m.api->reg, name, version, desc, &v, err, sizeof err)
-             : registry_version_get(m.api->reg, name, version, &v, err, sizeof err);
-    if (rc) {
-        mlf_fail(&m, rc, err, mv_not_found(&m, name, vtext), NULL);
-        goto out;
-    }
-    mlf_send(&m, "model_version", reg_version_mlflow_json(&v));
+        desc ? registry_version_update(m.api->reg, m.name, m.version, desc, &v, m.err, sizeof m.err)
+             : registry_version_get(m.api->reg, m.name, m.version, &v, m.err, sizeof m.err);
+    if (!mlf_failed(&m, rc, SUBJECT_VERSION))
+        mlf_send(&m, "model_version", reg_version_mlflow_json(&v));
 out:
     reg_version_free(&v);
     return mlf_end(&m);
@@ -931,69 +921,34 @@ out:
 static mmsp_err on_mv_delete(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct mlf m;
-    const char *name, *vtext;
-    int64_t version;
-    char err[MMSP_ERRMSG_MAX] = "";
-    if (mlf_begin(&m, req, res, ctx, 1) || mlf_required(&m, "name", &name) ||
-        mlf_version(&m, &vtext, &version))
+    if (mlf_begin_version(&m, req, res, ctx, 1))
         goto out;
-    mmsp_err rc = registry_version_delete(m.api->reg, name, version, err, sizeof err);
-    if (rc) {
-        mlf_fail(&m, rc, err, mv_not_found(&m, name, vtext), NULL);
-        goto out;
-    }
-    mlf_send_empty(&m);
+    mmsp_err rc = registry_version_delete(m.api->reg, m.name, m.version, m.err, sizeof m.err);
+    if (!mlf_failed(&m, rc, SUBJECT_VERSION))
+        mlf_send_empty(&m);
 out:
     return mlf_end(&m);
 }
 
 static mmsp_err on_mv_search(struct http_request *req, struct http_response *res, void *ctx)
 {
-    struct mlf m;
-    size_t max;
-    const char *token = NULL;
-    struct api_filter *f = NULL;
-    char err[MMSP_ERRMSG_MAX] = "";
-    char *next = NULL;
-    if (mlf_begin(&m, req, res, ctx, 0) ||
-        mlf_paging(&m, VERSIONS_DEFAULT_MAX, VERSIONS_MAX, &max, &token, "name") ||
-        mlf_filter(&m, 1, &f))
-        goto out;
-    json_t *arr = json_array();
-    mmsp_err rc = arr ? registry_api_search_versions(m.api, NULL, f, max, token, 1, arr, &next, err,
-                                                     sizeof err)
-                      : MMSP_E_NOMEM;
-    if (rc) {
-        json_decref(arr);
-        mlf_fail(&m, rc, err, NULL, NULL);
-        goto out;
-    }
-    send_page(&m, "model_versions", arr, next);
-out:
-    free(f);
-    return mlf_end(&m);
+    return mlf_search(req, res, ctx, 1);
 }
 
 static mmsp_err on_mv_transition(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct mlf m;
-    const char *name, *vtext, *stage;
-    int64_t version;
+    const char *stage;
     int archive;
     enum reg_stage st;
     struct reg_version v = {0};
-    char err[MMSP_ERRMSG_MAX] = "";
-    if (mlf_begin(&m, req, res, ctx, 1) || mlf_required(&m, "name", &name) ||
-        mlf_version(&m, &vtext, &version) || mlf_required(&m, "stage", &stage) ||
+    if (mlf_begin_version(&m, req, res, ctx, 1) || mlf_required(&m, "stage", &stage) ||
         mlf_stage(&m, stage, &st) || mlf_bool(&m, "archive_existing_versions", &archive))
         goto out;
-    mmsp_err rc =
-        registry_version_stage(m.api->reg, name, version, st, archive, "api", &v, err, sizeof err);
-    if (rc) {
-        mlf_fail(&m, rc, err, mv_not_found(&m, name, vtext), NULL);
-        goto out;
-    }
-    mlf_send(&m, "model_version", reg_version_mlflow_json(&v));
+    mmsp_err rc = registry_version_stage(m.api->reg, m.name, m.version, st, archive, "api", &v,
+                                         m.err, sizeof m.err);
+    if (!mlf_failed(&m, rc, SUBJECT_VERSION))
+        mlf_send(&m, "model_version", reg_version_mlflow_json(&v));
 out:
     reg_version_free(&v);
     return mlf_end(&m);
@@ -1002,23 +957,16 @@ out:
 static mmsp_err on_mv_download_uri(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct mlf m;
-    const char *name, *vtext;
-    int64_t version;
     struct reg_version v = {0};
     char path[4096];
-    char err[MMSP_ERRMSG_MAX] = "";
-    if (mlf_begin(&m, req, res, ctx, 0) || mlf_required(&m, "name", &name) ||
-        mlf_version(&m, &vtext, &version))
+    if (mlf_begin_version(&m, req, res, ctx, 0))
         goto out;
-    mmsp_err rc = registry_version_get(m.api->reg, name, version, &v, err, sizeof err);
-    if (rc) {
-        mlf_fail(&m, rc, err, mv_not_found(&m, name, vtext), NULL);
+    mmsp_err rc = registry_version_get(m.api->reg, m.name, m.version, &v, m.err, sizeof m.err);
+    if (mlf_failed(&m, rc, SUBJECT_VERSION))
         goto out;
-    }
-    if ((rc = registry_artifact_path(m.api->reg, &v, 0, path, sizeof path, err, sizeof err))) {
-        mlf_fail(&m, rc, err, NULL, NULL);
+    rc = registry_artifact_path(m.api->reg, &v, 0, path, sizeof path, m.err, sizeof m.err);
+    if (mlf_failed(&m, rc, SUBJECT_STORE))
         goto out;
-    }
     /* absolute, whatever --data was given as */
     char abs[PATH_MAX];
     const char *where = realpath(path, abs) ? abs : path;
@@ -1033,19 +981,14 @@ out:
 static mmsp_err on_mv_set_tag(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct mlf m;
-    const char *name, *vtext, *key, *value;
-    int64_t version;
-    char err[MMSP_ERRMSG_MAX] = "";
-    if (mlf_begin(&m, req, res, ctx, 1) || mlf_required(&m, "name", &name) ||
-        mlf_version(&m, &vtext, &version) || mlf_required(&m, "key", &key) ||
+    const char *key, *value;
+    if (mlf_begin_version(&m, req, res, ctx, 1) || mlf_required(&m, "key", &key) ||
         mlf_present(&m, "value", &value))
         goto out;
-    mmsp_err rc = registry_version_set_tag(m.api->reg, name, version, key, value, err, sizeof err);
-    if (rc) {
-        mlf_fail(&m, rc, err, mv_not_found(&m, name, vtext), NULL);
-        goto out;
-    }
-    mlf_send_empty(&m);
+    mmsp_err rc =
+        registry_version_set_tag(m.api->reg, m.name, m.version, key, value, m.err, sizeof m.err);
+    if (!mlf_failed(&m, rc, SUBJECT_VERSION))
+        mlf_send_empty(&m);
 out:
     return mlf_end(&m);
 }
@@ -1053,18 +996,13 @@ out:
 static mmsp_err on_mv_delete_tag(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct mlf m;
-    const char *name, *vtext, *key;
-    int64_t version;
-    char err[MMSP_ERRMSG_MAX] = "";
-    if (mlf_begin(&m, req, res, ctx, 1) || mlf_required(&m, "name", &name) ||
-        mlf_version(&m, &vtext, &version) || mlf_required(&m, "key", &key))
+    const char *key;
+    if (mlf_begin_version(&m, req, res, ctx, 1) || mlf_required(&m, "key", &key))
         goto out;
-    mmsp_err rc = registry_version_delete_tag(m.api->reg, name, version, key, err, sizeof err);
-    if (rc) {
-        mlf_fail(&m, rc, err, NULL, NULL);
-        goto out;
-    }
-    mlf_send_empty(&m);
+    mmsp_err rc =
+        registry_version_delete_tag(m.api->reg, m.name, m.version, key, m.err, sizeof m.err);
+    if (!mlf_failed(&m, rc, SUBJECT_STORE))
+        mlf_send_empty(&m);
 out:
     return mlf_end(&m);
 }

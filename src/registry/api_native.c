@@ -108,6 +108,32 @@ static mmsp_err body_of(struct http_request *req, struct http_response *res, jso
     return rc ? http_fail(res, rc, "%s", err) : MMSP_OK;
 }
 
+/* The start of a write with a body: the admin token, then the body (the caller releases
+ * *body, NULL until parsed). */
+static mmsp_err write_body(struct http_request *req, struct http_response *res,
+                           struct registry_api *api, json_t **body)
+{
+    mmsp_err rc = http_require_admin(req, res, api->admin_token);
+    return rc ? rc : body_of(req, res, body);
+}
+
+/* The answer to a store call that returns nothing: {} or the store's error. */
+static mmsp_err send_done(struct http_response *res, mmsp_err rc, const char *err)
+{
+    if (rc)
+        return store_fail(res, rc, err);
+    return registry_api_send(res, 200, json_object());
+}
+
+/* The answer to a store call that filled v: the version, or the store's error. Releases v. */
+static mmsp_err send_version(struct http_response *res, mmsp_err rc, const char *err,
+                             struct reg_version *v)
+{
+    rc = rc ? store_fail(res, rc, err) : registry_api_send(res, 200, reg_version_json(v));
+    reg_version_free(v);
+    return rc;
+}
+
 /* max_results / page_token of a list endpoint (all rows when max_results is absent). */
 static mmsp_err paging(struct http_request *req, struct http_response *res, size_t *max,
                        const char **token)
@@ -196,9 +222,7 @@ static mmsp_err on_model_delete(struct http_request *req, struct http_response *
     if (rc)
         return rc;
     rc = registry_model_delete(api->reg, http_request_param(req, "name"), err, sizeof err);
-    if (rc)
-        return store_fail(res, rc, err);
-    return registry_api_send(res, 200, json_object());
+    return send_done(res, rc, err);
 }
 
 static mmsp_err on_versions(struct http_request *req, struct http_response *res, void *ctx)
@@ -239,11 +263,7 @@ static mmsp_err on_version_get(struct http_request *req, struct http_response *r
         return rc;
     rc = registry_version_get(api->reg, http_request_param(req, "name"), version, &v, err,
                               sizeof err);
-    if (rc)
-        return store_fail(res, rc, err);
-    rc = registry_api_send(res, 200, reg_version_json(&v));
-    reg_version_free(&v);
-    return rc;
+    return send_version(res, rc, err, &v);
 }
 
 static mmsp_err on_version_delete(struct http_request *req, struct http_response *res, void *ctx)
@@ -256,9 +276,7 @@ static mmsp_err on_version_delete(struct http_request *req, struct http_response
         return rc;
     rc = registry_version_delete(api->reg, http_request_param(req, "name"), version, err,
                                  sizeof err);
-    if (rc)
-        return store_fail(res, rc, err);
-    return registry_api_send(res, 200, json_object());
+    return send_done(res, rc, err);
 }
 
 static int b64_value(unsigned char c)
@@ -325,21 +343,34 @@ static int b64_decode(const char *s, size_t len, unsigned char **out, size_t *n,
     return 0;
 }
 
-/* Fills arrays of metrics / tags from JSON objects {k: number} / {k: string}. */
-static mmsp_err metrics_of(struct http_response *res, json_t *o, struct reg_metric **out, size_t *n)
+/* The array for the members of a JSON object `o`: *out NULL when o is absent, null or
+ * empty, else calloc'd room for one `size` entry a member; a non-object is a 400 with
+ * `not_object`. */
+static mmsp_err members_alloc(struct http_response *res, json_t *o, const char *not_object,
+                              size_t size, void **out)
 {
     *out = NULL;
-    *n = 0;
     if (!o || json_is_null(o))
         return MMSP_OK;
     if (!json_is_object(o))
-        return http_fail(res, MMSP_E_INVALID, "\"metrics\" must be an object {name: number}");
+        return http_fail(res, MMSP_E_INVALID, "%s", not_object);
     size_t cap = json_object_size(o);
-    if (!cap)
-        return MMSP_OK;
-    struct reg_metric *m = calloc(cap, sizeof *m);
-    if (!m)
+    if (cap && !(*out = calloc(cap, size)))
         return MMSP_E_NOMEM;
+    return MMSP_OK;
+}
+
+/* Fills arrays of metrics / tags from JSON objects {k: number} / {k: string}. */
+static mmsp_err metrics_of(struct http_response *res, json_t *o, struct reg_metric **out, size_t *n)
+{
+    void *room;
+    *out = NULL;
+    *n = 0;
+    mmsp_err rc =
+        members_alloc(res, o, "\"metrics\" must be an object {name: number}", sizeof **out, &room);
+    struct reg_metric *m = room;
+    if (rc || !m)
+        return rc;
     const char *k;
     json_t *v;
     json_object_foreach(o, k, v)
@@ -358,18 +389,14 @@ static mmsp_err metrics_of(struct http_response *res, json_t *o, struct reg_metr
 
 static mmsp_err tags_of(struct http_response *res, json_t *o, struct reg_kv **out, size_t *n)
 {
+    void *room;
     *out = NULL;
     *n = 0;
-    if (!o || json_is_null(o))
-        return MMSP_OK;
-    if (!json_is_object(o))
-        return http_fail(res, MMSP_E_INVALID, "\"tags\" must be an object {key: string}");
-    size_t cap = json_object_size(o);
-    if (!cap)
-        return MMSP_OK;
-    struct reg_kv *t = calloc(cap, sizeof *t);
-    if (!t)
-        return MMSP_E_NOMEM;
+    mmsp_err rc =
+        members_alloc(res, o, "\"tags\" must be an object {key: string}", sizeof **out, &room);
+    struct reg_kv *t = room;
+    if (rc || !t)
+        return rc;
     const char *k;
     json_t *v;
     json_object_foreach(o, k, v)
@@ -437,8 +464,8 @@ static mmsp_err on_register(struct http_request *req, struct http_response *res,
     char err[MMSP_ERRMSG_MAX] = "";
     struct reg_register_request r = {.name = http_request_param(req, "name")};
     const char *b64 = NULL;
-    mmsp_err rc = http_require_admin(req, res, api->admin_token);
-    if (rc || (rc = body_of(req, res, &body)))
+    mmsp_err rc = write_body(req, res, api, &body);
+    if (rc)
         goto out;
     if ((rc = get_str(res, body, "artifact", &b64)) ||
         (rc = get_str(res, body, "artifact_name", &r.artifact_path)) ||
@@ -534,11 +561,7 @@ static mmsp_err on_stage(struct http_request *req, struct http_response *res, vo
     }
     rc = registry_version_stage(api->reg, http_request_param(req, "name"), version,
                                 (enum reg_stage)st, archive, who_of(body), &v, err, sizeof err);
-    if (rc) {
-        rc = store_fail(res, rc, err);
-        goto out;
-    }
-    rc = registry_api_send(res, 200, reg_version_json(&v));
+    rc = send_version(res, rc, err, &v);
 out:
     reg_version_free(&v);
     json_decref(body);
@@ -554,11 +577,7 @@ static mmsp_err send_alias(struct registry_api *api, struct http_request *req,
     char err[MMSP_ERRMSG_MAX] = "";
     mmsp_err rc = registry_alias_get(api->reg, http_request_param(req, "name"),
                                      http_request_param(req, "alias"), &v, err, sizeof err);
-    if (rc)
-        return store_fail(res, rc, err);
-    rc = registry_api_send(res, 200, reg_version_json(&v));
-    reg_version_free(&v);
-    return rc;
+    return send_version(res, rc, err, &v);
 }
 
 static mmsp_err on_alias_get(struct http_request *req, struct http_response *res, void *ctx)
@@ -573,9 +592,8 @@ static mmsp_err on_alias_put(struct http_request *req, struct http_response *res
     char err[MMSP_ERRMSG_MAX] = "";
     int64_t version = 0;
     int present = 0;
-    mmsp_err rc = http_require_admin(req, res, api->admin_token);
-    if (rc || (rc = body_of(req, res, &body)) ||
-        (rc = get_int(res, body, "version", 1, INT64_MAX, &version, &present)))
+    mmsp_err rc = write_body(req, res, api, &body);
+    if (rc || (rc = get_int(res, body, "version", 1, INT64_MAX, &version, &present)))
         goto out;
     if (!present) {
         rc = http_fail(res, MMSP_E_INVALID, "\"version\" is required");
@@ -602,9 +620,7 @@ static mmsp_err on_alias_delete(struct http_request *req, struct http_response *
         return rc;
     rc = registry_alias_delete(api->reg, http_request_param(req, "name"),
                                http_request_param(req, "alias"), err, sizeof err);
-    if (rc)
-        return store_fail(res, rc, err);
-    return registry_api_send(res, 200, json_object());
+    return send_done(res, rc, err);
 }
 
 /* --- deployments ------------------------------------------------------------------------- */
@@ -636,11 +652,23 @@ static mmsp_err on_deployments(struct http_request *req, struct http_response *r
     return send_list(res, "deployments", arr, NULL);
 }
 
-static mmsp_err send_deployment(struct http_response *res, struct reg_deployment *d)
+/* The answer to a store call that filled d: the deployment, or the store's error. Releases
+ * d. */
+static mmsp_err send_deployment(struct http_response *res, mmsp_err rc, const char *err,
+                                struct reg_deployment *d)
 {
-    mmsp_err rc = registry_api_send(res, 200, reg_deployment_json(d));
+    rc = rc ? store_fail(res, rc, err) : registry_api_send(res, 200, reg_deployment_json(d));
     reg_deployment_free(d);
     return rc;
+}
+
+/* The same for a call that changed d: on success the serving side is told first. */
+static mmsp_err send_changed(struct registry_api *api, struct http_response *res, mmsp_err rc,
+                             const char *err, struct reg_deployment *d)
+{
+    if (!rc)
+        registry_api_changed(api);
+    return send_deployment(res, rc, err, d);
 }
 
 static mmsp_err on_deployment_get(struct http_request *req, struct http_response *res, void *ctx)
@@ -651,9 +679,7 @@ static mmsp_err on_deployment_get(struct http_request *req, struct http_response
     const char *env = env_query(req);
     mmsp_err rc = registry_deployment_get(api->reg, http_request_param(req, "name"),
                                           env ? env : "production", &d, err, sizeof err);
-    if (rc)
-        return store_fail(res, rc, err);
-    return send_deployment(res, &d);
+    return send_deployment(res, rc, err, &d);
 }
 
 /* POST /api/v1/deployments/{name}: deploy, canary, weight change or shadow. */
@@ -666,8 +692,8 @@ static mmsp_err on_deploy(struct http_request *req, struct http_response *res, v
     int64_t canary = -1;
     int present = 0;
     struct reg_deploy_request r = {.name = http_request_param(req, "name"), .canary = -1};
-    mmsp_err rc = http_require_admin(req, res, api->admin_token);
-    if (rc || (rc = body_of(req, res, &body)) || (rc = get_str(res, body, "model", &r.model)) ||
+    mmsp_err rc = write_body(req, res, api, &body);
+    if (rc || (rc = get_str(res, body, "model", &r.model)) ||
         (rc = get_str(res, body, "alias", &r.alias)) ||
         (rc = get_str(res, body, "environment", &r.environment)) ||
         (rc = get_str(res, body, "reason", &r.reason)) ||
@@ -684,12 +710,7 @@ static mmsp_err on_deploy(struct http_request *req, struct http_response *res, v
     r.canary = present ? (int)canary : -1;
     r.who = who_of(body);
     rc = registry_deploy(api->reg, &r, &d, err, sizeof err);
-    if (rc) {
-        rc = store_fail(res, rc, err);
-        goto out;
-    }
-    registry_api_changed(api);
-    rc = send_deployment(res, &d);
+    rc = send_changed(api, res, rc, err, &d);
 out:
     json_decref(body);
     return rc;
@@ -702,18 +723,13 @@ static mmsp_err on_promote(struct http_request *req, struct http_response *res, 
     struct reg_deployment d = {0};
     char err[MMSP_ERRMSG_MAX] = "";
     const char *env = NULL, *reason = NULL;
-    mmsp_err rc = http_require_admin(req, res, api->admin_token);
-    if (rc || (rc = body_of(req, res, &body)) || (rc = get_str(res, body, "environment", &env)) ||
+    mmsp_err rc = write_body(req, res, api, &body);
+    if (rc || (rc = get_str(res, body, "environment", &env)) ||
         (rc = get_str(res, body, "reason", &reason)))
         goto out;
     rc = registry_promote(api->reg, http_request_param(req, "name"), env ? env : "production",
                           who_of(body), reason, &d, err, sizeof err);
-    if (rc) {
-        rc = store_fail(res, rc, err);
-        goto out;
-    }
-    registry_api_changed(api);
-    rc = send_deployment(res, &d);
+    rc = send_changed(api, res, rc, err, &d);
 out:
     json_decref(body);
     return rc;
@@ -728,19 +744,14 @@ static mmsp_err on_rollback(struct http_request *req, struct http_response *res,
     const char *env = NULL, *reason = NULL;
     int64_t to = 0;
     int present = 0;
-    mmsp_err rc = http_require_admin(req, res, api->admin_token);
-    if (rc || (rc = body_of(req, res, &body)) || (rc = get_str(res, body, "environment", &env)) ||
+    mmsp_err rc = write_body(req, res, api, &body);
+    if (rc || (rc = get_str(res, body, "environment", &env)) ||
         (rc = get_str(res, body, "reason", &reason)) ||
         (rc = get_int(res, body, "to", 1, INT64_MAX, &to, &present)))
         goto out;
     rc = registry_rollback(api->reg, http_request_param(req, "name"), env ? env : "production",
                            present ? to : 0, who_of(body), reason, &d, err, sizeof err);
-    if (rc) {
-        rc = store_fail(res, rc, err);
-        goto out;
-    }
-    registry_api_changed(api);
-    rc = send_deployment(res, &d);
+    rc = send_changed(api, res, rc, err, &d);
 out:
     json_decref(body);
     return rc;
