@@ -151,7 +151,7 @@ static void print_table(const struct drift_report *r, const char *path)
         const struct drift_feature_result *f = &r->features[i];
         printf("%-24s %10llu %8.4f %8.4f %10.4f %10.3g  %s%s\n", f->name,
                (unsigned long long)f->count, f->psi, f->js, f->ks_d, f->ks_p,
-               f->numeric && f->count ? drift_status_name(f->status) : "no_data",
+               f->count && !isnan(f->psi) ? drift_status_name(f->status) : "no_data",
                f->drifted ? " (drifted)" : "");
     }
     printf("\nrows %llu in %llu files (%llu lines skipped); drift share %.3f; dataset drift: %s; "

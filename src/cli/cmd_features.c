@@ -42,7 +42,7 @@ static void usage_features(FILE *out)
                  "\n"
                  "options:\n"
                  "  --online-store URL  embedded (default; kept in DATA/features.db) or\n"
-                 "                      redis://HOST:PORT[/DB]\n"
+                 "                      redis://[[USER]:PASSWORD@]HOST:PORT[/DB]\n"
                  "  --data DIR          the store's directory (default ./mmsp-data)\n"
                  "  --registry URL      keep the feature store in this PostgreSQL database\n"
                  "  --json              print results as JSON\n"

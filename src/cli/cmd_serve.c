@@ -81,8 +81,17 @@ static void usage(FILE *out)
             "  --prediction-log-format parquet|jsonl  its file format (default parquet)\n"
             "  --prediction-log-max-bytes N  rotate a log file past N bytes (default 64 MiB)\n"
             "  --prediction-log-max-age S    rotate a log file S seconds old (default 3600)\n"
+            "  --retrain-command CMD   gateway: when a deployment's streaming drift window\n"
+            "                          turns critical, write its drift report under\n"
+            "                          DATA/drift/NAME/ and run CMD REPORT_PATH (split on\n"
+            "                          blanks, no shell), once per episode, recorded as\n"
+            "                          retrain_triggered (also $MMSP_RETRAIN_COMMAND)\n"
+            "  --retrain-webhook URL   the same, but POST {\"report\", \"deployment\",\n"
+            "                          \"status\", \"drift_share\"} to URL (also\n"
+            "                          $MMSP_RETRAIN_WEBHOOK); not with --retrain-command\n"
             "  --online-store URL      feature store's online store: embedded (default,\n"
-            "                          kept in DATA/features.db) or redis://HOST:PORT[/DB]\n"
+            "                          kept in DATA/features.db) or\n"
+            "                          redis://[[USER]:PASSWORD@]HOST:PORT[/DB]\n"
             "  --log-level LEVEL       debug|info|warn|error|off (default info)\n"
             "  --help                  this text\n"
             "\n"
@@ -193,6 +202,7 @@ int cmd_serve(int argc, char **argv)
                               .max_connections = 1024};
     unsigned long long v;
     const char *data_dir = NULL, *registry_url = NULL, *prediction_log = NULL;
+    const char *retrain_flag = NULL; /* --retrain-command or --retrain-webhook, once */
     const char *urls[MAX_INFERENCE_URLS];
     static char urls_arg[8192]; /* --inference-url, split in place; urls point into it */
     for (int i = 1; i < argc; i += 2) {
@@ -250,6 +260,26 @@ int cmd_serve(int argc, char **argv)
             if (parse_num(a, val, 1, 30ull * 86400, &v))
                 return EXIT_USAGE;
             o.prediction_log_max_age_ms = (int64_t)v * 1000;
+        } else if (strcmp(a, "--retrain-command") == 0 || strcmp(a, "--retrain-webhook") == 0) {
+            int is_cmd = a[10] == 'c';
+            const char *other = is_cmd ? "--retrain-webhook" : "--retrain-command";
+            if (!val || !val[strspn(val, " \t")]) {
+                cli_error(a, "expects a %s", is_cmd ? "command" : "URL");
+                return EXIT_USAGE;
+            }
+            if (!is_cmd && strncmp(val, "http://", 7) && strncmp(val, "https://", 8)) {
+                cli_error(a, "'%s' is not an http:// or https:// URL", val);
+                return EXIT_USAGE;
+            }
+            if (retrain_flag && strcmp(retrain_flag, a)) {
+                cli_error(a, "give %s or %s, not both", a, other);
+                return EXIT_USAGE;
+            }
+            retrain_flag = a;
+            if (is_cmd)
+                o.retrain_command = val;
+            else
+                o.retrain_webhook = val;
         } else if (strcmp(a, "--online-store") == 0) {
             o.online_store = val;
         } else if (strcmp(a, "--serving-dir") == 0) {

@@ -163,6 +163,23 @@ mmsp_err drift_report_to_json(const struct drift_report *r, const char *baseline
                               const char *logs_dir, char **out, char *err, size_t errlen);
 void drift_report_free(struct drift_report *r);
 
+/* ---- prediction-log column names (logcols.c) ---- */
+
+#define DRIFT_COLUMN_NAME_MAX 255 /* bytes, as PARQUET_MAX_NAME */
+
+/* 1 when `name` is a column the Parquet prediction log writes itself (time, id, deployment,
+ * environment, model, version, variant, entity_id, prediction, latency_ms, status,
+ * prediction_*, prob_*). */
+int drift_log_column_reserved(const char *name);
+
+/* The log's column names for n features named names[0..n-1] (names or an entry may be NULL:
+ * "f<i>"): control bytes become '_', names are cut to DRIFT_COLUMN_NAME_MAX bytes at a UTF-8
+ * boundary, reserved names get the prefix "feature_", repeats the suffix "_2", "_3", ... The
+ * same list always gives the same columns (the gateway writes them, the report looks them
+ * up). */
+void drift_log_feature_columns(const char *const *names, size_t n,
+                               char (*out)[DRIFT_COLUMN_NAME_MAX + 1]);
+
 /* ---- retraining trigger (trigger.c) ---- */
 
 /* Runs `command` (split on blanks, no shell) with report_path appended as its last argument,
@@ -202,6 +219,33 @@ void drift_stream_observe(struct drift_stream *s, const char *deployment, const 
 /* Current PSI of a feature (NAN when unknown or the window is empty) and share. */
 double drift_stream_psi(struct drift_stream *s, const char *deployment, const char *feature);
 double drift_stream_share(struct drift_stream *s, const char *deployment);
+/* Rows the window must hold before it can open or close an episode: PSI over fewer rows is
+ * mostly noise (over n rows of undrifted data with 10 bins it is about 9 / n on average). */
+#define DRIFT_STREAM_MIN_ROWS 1000
+/* Sets that minimum (0 = 1; at most the window); tests use small windows. */
+void drift_stream_set_min_rows(struct drift_stream *s, size_t min_rows);
+
+/* A status change of one deployment's window (with at least the minimum rows): DRIFT_CRITICAL
+ * when it turned critical (a numeric feature at PSI >= DRIFT_PSI_CRITICAL, which a dataset
+ * drift share >= DRIFT_SHARE implies too), DRIFT_HEALTHY when every PSI fell below
+ * DRIFT_PSI_WARNING (also the first status of a new window: it closes an episode left open).
+ * Turning warning is no event. Feed it to drift_episode_step: the trigger fires at the first
+ * critical of an episode. For CRITICAL the event owns a copy of the baseline and the window's
+ * values (cols[f][0..rows), NAN = null), so a report can be computed with
+ * drift_report_columns without the stream. */
+struct drift_stream_event {
+    char deployment[256];
+    enum drift_status status;
+    struct drift_baseline baseline;
+    double **cols;
+    size_t rows;
+};
+/* Takes the next pending event (called from a background thread, never on the request
+ * path): 1 when *ev was filled (release it), 0 when none is pending, -1 when a critical event
+ * could not be copied (err says why; the event is consumed, ev holds only the name). */
+int drift_stream_take_event(struct drift_stream *s, struct drift_stream_event *ev, char *err,
+                            size_t errlen);
+void drift_stream_event_release(struct drift_stream_event *ev);
 /* Recomputes the gauges (called on each observe batch and by the caller before /metrics). */
 void drift_stream_update(struct drift_stream *s);
 void drift_stream_free(struct drift_stream *s);

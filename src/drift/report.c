@@ -33,6 +33,7 @@
 struct fview {
     int numeric;
     size_t nedges, nuniq;
+    size_t ncats; /* categorical: the baseline's values; bins are ncats + 1 ("other" last) */
     const double *edges;
     double *uniq;      /* distinct sample values, ascending */
     uint64_t *ref_cum; /* ref_cum[k] = sample values <= uniq[k] */
@@ -67,7 +68,8 @@ struct job {
     int64_t since_ms;
     const char *start, *end;
     struct acc acc;
-    double *row; /* scratch: nfeatures */
+    double *row;                                       /* scratch: nfeatures */
+    const char (*colnames)[DRIFT_COLUMN_NAME_MAX + 1]; /* the Parquet log's feature columns */
 };
 
 /* ---- number and time parsing ---- */
@@ -258,6 +260,56 @@ static inline void observe(struct job *j, size_t f, double x)
     }
 }
 
+/* A string value of feature f: categorical features count it in its category's bin (or the
+ * last bin, "other", for a value the baseline never saw); NULL is a null. Numeric features
+ * ignore strings. */
+static void observe_cat(struct job *j, size_t f, const char *s, size_t len)
+{
+    const struct fview *v = &j->fv[f];
+    if (v->numeric)
+        return;
+    struct acc *a = &j->acc;
+    if (!s) {
+        a->nulls[f]++;
+        return;
+    }
+    const struct drift_feature *df = &j->b->features[f];
+    size_t k = 0;
+    while (k < v->ncats && (strlen(df->cats[k]) != len || memcmp(df->cats[k], s, len) != 0))
+        k++;
+    a->count[f]++;
+    a->bins[j->bin_off[f] + k]++;
+}
+
+/* A line with a "features" object ({"name": value, ...}: strings for categorical features,
+ * numbers or null): one row; baseline features absent from the object count as nulls, other
+ * names are ignored. Parsed with jansson: such lines are not the gateway's hot path. Returns
+ * 0 when used, 1 when skipped. */
+static int scan_features_object(struct job *j, const char *p, const char *end)
+{
+    json_t *doc = json_loadb(p, (size_t)(end - p), 0, NULL);
+    json_t *o = json_object_get(doc, "features");
+    int rc = 1;
+    if (!json_is_object(o))
+        goto out;
+    for (size_t f = 0; f < j->b->nfeatures; f++) {
+        json_t *v = json_object_get(o, j->b->features[f].name);
+        if (json_is_string(v))
+            observe_cat(j, f, json_string_value(v), json_string_length(v));
+        else if (json_is_number(v))
+            observe(j, f, json_number_value(v));
+        else if (j->fv[f].numeric)
+            observe(j, f, NAN);
+        else
+            observe_cat(j, f, NULL, 0);
+    }
+    j->acc.rows++;
+    rc = 0;
+out:
+    json_decref(doc);
+    return rc;
+}
+
 /* One line: returns 0 when it was used, 1 when skipped. */
 static int scan_line(struct job *j, const char *p, const char *end)
 {
@@ -276,11 +328,14 @@ static int scan_line(struct job *j, const char *p, const char *end)
             return 0;
     }
     const char *q = find_key(p, end, "inputs", 6);
-    if (!q)
-        return 1;
-    q = skip_ws(q, end);
-    if (q < end && *q == 'n')
-        return 0; /* null inputs: nothing to compare */
+    if (q)
+        q = skip_ws(q, end);
+    if (!q || (q < end && *q == 'n')) {
+        /* no inputs: a "features" object, else nothing to compare (null inputs: an error) */
+        if (find_key(p, end, "features", 8))
+            return scan_features_object(j, p, end);
+        return q ? 0 : 1;
+    }
     if (q >= end || *q != '[')
         return 1;
     q = skip_ws(q + 1, end);
@@ -376,8 +431,10 @@ static int column_value(const struct parquet_column *c, size_t i, double *v)
     }
 }
 
-/* A Parquet prediction log (predlog_parquet.c): baseline feature f is the column of the same
- * name, else the column "f<f>" (the log's names by position). Rows with every feature null
+/* A Parquet prediction log (predlog_parquet.c): baseline feature f is the column the log
+ * names it (drift_log_feature_columns over the baseline's names: the name itself unless it
+ * clashes with a column of the log or repeats), else the column "f<f>" (a log of a model
+ * without feature names: by position). Rows with every feature null
  * (no inputs) are passed over; rows before since_ms (column "time") too. A file that cannot
  * be read, or lacks a feature, counts as one skipped line. Returns 1 when the file was read. */
 static int scan_parquet(struct job *j, const char *path)
@@ -394,7 +451,7 @@ static int scan_parquet(struct job *j, const char *path)
     if (!cols || !idx || parquet_open(path, &r, err, sizeof err))
         goto out;
     for (size_t f = 0; f < nf; f++) {
-        int i = parquet_reader_column_index(r, j->b->features[f].name);
+        int i = parquet_reader_column_index(r, j->colnames[f]);
         if (i < 0) {
             char name[32];
             snprintf(name, sizeof name, "f%zu", f);
@@ -429,14 +486,28 @@ static int scan_parquet(struct job *j, const char *path)
                 continue;
             size_t present = 0;
             for (size_t f = 0; f < nf; f++) {
+                if (cols[f].type == PARQUET_STRING) { /* categorical values, as text */
+                    if (j->fv[f].numeric)
+                        goto out; /* text for a numeric feature: not comparable */
+                    present += !parquet_column_is_null(&cols[f], i);
+                    j->row[f] = NAN;
+                    continue;
+                }
                 if (!column_value(&cols[f], i, &j->row[f]))
                     goto out;
                 present += !isnan(j->row[f]);
             }
             if (nf && !present)
                 continue;
-            for (size_t f = 0; f < nf; f++)
-                observe(j, f, j->row[f]);
+            for (size_t f = 0; f < nf; f++) {
+                if (cols[f].type != PARQUET_STRING)
+                    observe(j, f, j->row[f]);
+                else if (parquet_column_is_null(&cols[f], i))
+                    observe_cat(j, f, NULL, 0);
+                else
+                    observe_cat(j, f, (const char *)cols[f].data + cols[f].offsets[i],
+                                (size_t)(cols[f].offsets[i + 1] - cols[f].offsets[i]));
+            }
             j->acc.rows++;
         }
     }
@@ -510,6 +581,7 @@ static mmsp_err build_views(const struct drift_baseline *b, struct fview *fv)
         fv[f].numeric = !df->categorical;
         fv[f].edges = df->edges;
         fv[f].nedges = df->categorical ? 0 : df->nedges;
+        fv[f].ncats = df->categorical ? df->ncats : 0;
         if (df->categorical || df->nsample == 0)
             continue;
         fv[f].uniq = malloc(df->nsample * sizeof(double));
@@ -589,6 +661,31 @@ static mmsp_err finish(const struct drift_baseline *b, const struct fview *fv,
         fr->count = a->count[f];
         fr->nulls = a->nulls[f];
         fr->psi = fr->js = fr->ks_d = fr->ks_p = fr->mean = NAN;
+        if (!fr->numeric && fr->count && fv[f].ncats) {
+            /* category frequencies, the "other" bin last (0 in the baseline) */
+            size_t nb = fv[f].ncats + 1;
+            double *ref = calloc(nb, sizeof *ref), *cur = malloc(nb * sizeof *cur);
+            if (!ref || !cur) {
+                free(ref);
+                free(cur);
+                return MMSP_E_NOMEM;
+            }
+            for (size_t i = 0; i < nb; i++) {
+                ref[i] = i < fv[f].ncats ? df->cat_freq[i] : 0;
+                cur[i] = (double)a->bins[bin_off[f] + i] / (double)fr->count;
+            }
+            fr->psi = drift_psi(ref, cur, nb);
+            fr->js = drift_js_distance(ref, cur, nb);
+            free(ref);
+            free(cur);
+            fr->status = drift_status_of(fr->psi);
+            fr->drifted = fr->psi >= DRIFT_PSI_CRITICAL;
+            if (fr->status > r->status)
+                r->status = fr->status;
+            nnum++;
+            ndrift += fr->drifted != 0;
+            continue;
+        }
         if (!fr->numeric || fr->count == 0 || df->count == 0)
             continue;
         fr->mean = a->sum[f] / (double)fr->count;
@@ -638,7 +735,7 @@ static void offsets(const struct drift_baseline *b, const struct fview *fv, size
     *nbins = *nuniq = 0;
     for (size_t f = 0; f < b->nfeatures; f++) {
         bin_off[f] = *nbins;
-        *nbins += fv[f].nedges + 1;
+        *nbins += fv[f].numeric ? fv[f].nedges + 1 : fv[f].ncats + 1;
         uniq_off[f] = *nuniq;
         *nuniq += fv[f].nuniq + 1;
     }
@@ -665,9 +762,14 @@ mmsp_err drift_report_logs(const struct drift_baseline *b, const char *dir,
     memset(&total, 0, sizeof total);
     size_t *bin_off = calloc(nf + 1, sizeof *bin_off), *uniq_off = calloc(nf + 1, sizeof *uniq_off);
     struct fview *fv = calloc(nf + 1, sizeof *fv);
+    char(*colnames)[DRIFT_COLUMN_NAME_MAX + 1] = calloc(nf + 1, sizeof *colnames);
+    const char **bnames = calloc(nf + 1, sizeof *bnames);
     mmsp_err rc = MMSP_E_NOMEM;
-    if (!bin_off || !uniq_off || !fv || build_views(b, fv))
+    if (!bin_off || !uniq_off || !fv || !colnames || !bnames || build_views(b, fv))
         goto nomem;
+    for (size_t f = 0; f < nf; f++)
+        bnames[f] = b->features[f].name;
+    drift_log_feature_columns(bnames, nf, colnames);
     offsets(b, fv, bin_off, uniq_off, &nbins, &nuniq);
     rc = list_logs(dir, &names, &nfiles, err, errlen);
     if (rc)
@@ -682,6 +784,7 @@ mmsp_err drift_report_logs(const struct drift_baseline *b, const char *dir,
         jobs[t].bin_off = bin_off;
         jobs[t].uniq_off = uniq_off;
         jobs[t].since_ms = o ? o->since_ms : 0;
+        jobs[t].colnames = (const char(*)[DRIFT_COLUMN_NAME_MAX + 1]) colnames;
         jobs[t].row = calloc(nf + 1, sizeof(double));
         if (!jobs[t].row || acc_init(&jobs[t].acc, nf, nbins, nuniq))
             goto nomem;
@@ -780,6 +883,8 @@ out:
     free_views(fv, nf);
     free(bin_off);
     free(uniq_off);
+    free(colnames);
+    free(bnames);
     if (rc)
         drift_report_free(r);
     return rc;
@@ -926,7 +1031,7 @@ mmsp_err drift_report_to_json(const struct drift_report *r, const char *baseline
         json_object_set_new(o, "ks_method", json_string(f->ks_exact ? "exact" : "asymp"));
         json_object_set_new(
             o, "status",
-            json_string(f->numeric && f->count ? drift_status_name(f->status) : "no_data"));
+            json_string(f->count && !isnan(f->psi) ? drift_status_name(f->status) : "no_data"));
         json_object_set_new(o, "drifted", json_boolean(f->drifted));
     }
     *out = json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(17));

@@ -6,7 +6,14 @@
  * and the share of features at PSI >= 0.2 are published as the gauges
  * mmsp_feature_drift_psi{deployment,feature} and mmsp_dataset_drift_share{deployment}.
  * One mutex per stream; observe is O(rows x features) plus O(features x bins) for the PSI.
- * Calls: drift/baseline, drift/stats, metrics.
+ * Episodes: once the window holds at least DRIFT_STREAM_MIN_ROWS rows, its status turning
+ * critical (a feature at PSI >= 0.2) or healthy (every PSI < 0.1) is an event for the caller's
+ * episode bookkeeping (drift_episode_step: the first critical after healthy opens an episode);
+ * observe only marks the event (a flag), and drift_stream_take_event hands it to a
+ * background thread with a copy of the baseline and of the window's raw values, so the report
+ * (KS tests and all) is computed outside the lock and off the request path.
+ * Calls: drift/baseline, drift/stats, drift/report (drift_report_columns via the caller),
+ * metrics.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,18 +35,22 @@ struct dstate {
     int64_t mtime_ns;        /* of the file it came from; 0 = attached directly */
     size_t nf, window, filled, next;
     uint16_t *ring;    /* window x nf bin indices (UINT16_MAX = null) */
+    float *raw;        /* window x nf values as observed (NAN = null), for the report */
     uint64_t **counts; /* per feature, nedges + 1 */
     uint64_t *nonnull; /* per feature, values in the window */
     double *psi, *cur; /* per feature; scratch fractions */
     struct metric_series **g_psi, *g_share;
     double share;
+    int seen;          /* the window's last status with enough rows; -1 = none yet */
+    int pending_open;  /* the window turned critical; not taken yet */
+    int pending_close; /* the window turned healthy; not taken yet */
 };
 
 struct drift_stream {
     pthread_mutex_t mu;
     struct metrics_registry *m;
     struct metric_family *f_psi, *f_share;
-    size_t window;
+    size_t window, min_rows;
     struct dstate **deps;
     size_t n;
     int64_t dir_mtime_ns;
@@ -83,6 +94,7 @@ static void dstate_free(struct dstate *d)
         free(d->counts[f]);
     free(d->counts);
     free(d->ring);
+    free(d->raw);
     free(d->nonnull);
     free(d->psi);
     free(d->cur);
@@ -111,7 +123,19 @@ static void publish(struct drift_stream *s, struct dstate *d)
     }
     d->share = numeric ? (double)drifted / (double)numeric : 0;
     metrics_gauge_set(d->g_share, d->share);
-    (void)s;
+    if (d->filled < s->min_rows || !numeric)
+        return; /* too few rows for PSI to mean anything: no episode change */
+    enum drift_status worst = DRIFT_HEALTHY;
+    for (size_t f = 0; f < d->nf; f++)
+        if (!isnan(d->psi[f]) && drift_status_of(d->psi[f]) > worst)
+            worst = drift_status_of(d->psi[f]);
+    if ((int)worst == d->seen)
+        return;
+    d->seen = (int)worst;
+    if (worst == DRIFT_CRITICAL)
+        d->pending_open = 1;
+    else if (worst == DRIFT_HEALTHY)
+        d->pending_close = 1;
 }
 
 static mmsp_err dstate_new(struct drift_stream *s, const char *name, struct drift_baseline *b,
@@ -124,18 +148,21 @@ static mmsp_err dstate_new(struct drift_stream *s, const char *name, struct drif
     memset(b, 0, sizeof *b);
     d->nf = d->b.nfeatures;
     d->window = s->window;
+    d->seen = -1;
     size_t maxb = 1;
     for (size_t f = 0; f < d->nf; f++)
         if (d->b.features[f].nedges + 1 > maxb)
             maxb = d->b.features[f].nedges + 1;
     d->name = strdup(name);
     d->ring = malloc(d->window * d->nf * sizeof *d->ring);
+    d->raw = malloc(d->window * d->nf * sizeof *d->raw);
     d->counts = calloc(d->nf, sizeof *d->counts);
     d->nonnull = calloc(d->nf, sizeof *d->nonnull);
     d->psi = malloc(d->nf * sizeof *d->psi);
     d->cur = malloc(maxb * sizeof *d->cur);
     d->g_psi = calloc(d->nf, sizeof *d->g_psi);
-    if (!d->name || !d->ring || !d->counts || !d->nonnull || !d->psi || !d->cur || !d->g_psi)
+    if (!d->name || !d->ring || !d->raw || !d->counts || !d->nonnull || !d->psi || !d->cur ||
+        !d->g_psi)
         goto nomem;
     for (size_t f = 0; f < d->nf; f++) {
         d->psi[f] = NAN;
@@ -170,6 +197,7 @@ mmsp_err drift_stream_new(struct metrics_registry *m, size_t window, struct drif
     pthread_mutex_init(&s->mu, NULL);
     s->m = m;
     s->window = window ? window : 10000;
+    s->min_rows = DRIFT_STREAM_MIN_ROWS < s->window ? DRIFT_STREAM_MIN_ROWS : s->window;
     if (m) {
         const char *l2[] = {"deployment", "feature"}, *l1[] = {"deployment"};
         s->f_psi = metrics_family_register(
@@ -351,9 +379,11 @@ void drift_stream_observe(struct drift_stream *s, const char *deployment, const 
         } else {
             d->filled++;
         }
+        float *raw = d->raw + d->next * d->nf;
         for (size_t f = 0; f < d->nf; f++) {
             const struct drift_feature *df = &d->b.features[f];
             double x = (double)data[r * cols + f];
+            raw[f] = df->categorical ? NAN : data[r * cols + f];
             if (df->categorical || isnan(x)) {
                 slot[f] = UINT16_MAX;
                 continue;
@@ -390,6 +420,88 @@ double drift_stream_share(struct drift_stream *s, const char *deployment)
         v = d->share;
     pthread_mutex_unlock(&s->mu);
     return v;
+}
+
+void drift_stream_set_min_rows(struct drift_stream *s, size_t min_rows)
+{
+    pthread_mutex_lock(&s->mu);
+    s->min_rows = min_rows ? min_rows : 1;
+    if (s->min_rows > s->window)
+        s->min_rows = s->window;
+    pthread_mutex_unlock(&s->mu);
+}
+
+void drift_stream_event_release(struct drift_stream_event *ev)
+{
+    if (!ev)
+        return;
+    for (size_t f = 0; ev->cols && f < ev->baseline.nfeatures; f++)
+        free(ev->cols[f]);
+    free(ev->cols);
+    drift_baseline_free(&ev->baseline);
+    memset(ev, 0, sizeof *ev);
+}
+
+int drift_stream_take_event(struct drift_stream *s, struct drift_stream_event *ev, char *err,
+                            size_t errlen)
+{
+    memset(ev, 0, sizeof *ev);
+    struct drift_baseline copy;
+    pthread_mutex_lock(&s->mu);
+    struct dstate *d = NULL;
+    for (size_t i = 0; i < s->n && !d; i++)
+        if (s->deps[i]->pending_open || s->deps[i]->pending_close)
+            d = s->deps[i];
+    if (!d) {
+        pthread_mutex_unlock(&s->mu);
+        return 0;
+    }
+    snprintf(ev->deployment, sizeof ev->deployment, "%s", d->name);
+    if (!d->pending_open) {
+        d->pending_close = 0;
+        ev->status = DRIFT_HEALTHY;
+        pthread_mutex_unlock(&s->mu);
+        return 1;
+    }
+    /* The baseline copy is made outside the lock (JSON both ways): take the state's
+     * baseline text under it first. */
+    char *json = NULL;
+    mmsp_err rc = drift_baseline_to_json(&d->b, &json, err, errlen);
+    size_t nf = d->nf, rows = d->filled;
+    double **cols = rc ? NULL : calloc(nf ? nf : 1, sizeof *cols);
+    for (size_t f = 0; cols && f < nf; f++) {
+        if (!(cols[f] = malloc((rows ? rows : 1) * sizeof **cols))) {
+            rc = MMSP_E_NOMEM;
+            break;
+        }
+        for (size_t r = 0; r < rows; r++)
+            cols[f][r] = (double)d->raw[r * nf + f];
+    }
+    if (!rc && !cols)
+        rc = MMSP_E_NOMEM;
+    d->pending_open = 0; /* taken, even when the copy failed (reported once) */
+    pthread_mutex_unlock(&s->mu);
+    if (!rc)
+        rc = drift_baseline_parse(json, strlen(json), &copy, err, errlen);
+    free(json);
+    if (rc || copy.nfeatures != nf) {
+        if (!rc)
+            drift_baseline_free(&copy);
+        for (size_t f = 0; cols && f < nf; f++)
+            free(cols[f]);
+        free(cols);
+        if (rc == MMSP_E_NOMEM)
+            snprintf(err, errlen, "out of memory");
+        else if (!rc)
+            snprintf(err, errlen, "baseline changed while copied");
+        ev->status = DRIFT_CRITICAL;
+        return -1;
+    }
+    ev->status = DRIFT_CRITICAL;
+    ev->baseline = copy;
+    ev->cols = cols;
+    ev->rows = rows;
+    return 1;
 }
 
 void drift_stream_update(struct drift_stream *s)

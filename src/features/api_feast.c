@@ -164,10 +164,10 @@ static mmsp_err on_get_online(struct http_request *req, struct http_response *re
     const struct json_value *full = json_get(&doc, "full_feature_names");
     int full_names = full && full->type == JSON_TRUE;
     char err[512] = "";
-    struct feat_service *service = NULL;
+    struct feat_specs *specs = NULL; /* the cached views and services, one reference */
     const char **refs = NULL;
     size_t n_refs = 0;
-    struct feat_view *views = NULL;
+    const struct feat_view **views = NULL;
     size_t n_views = 0;
     struct req_feat *rf = NULL;
     const char **keys = NULL;
@@ -207,12 +207,12 @@ static mmsp_err on_get_online(struct http_request *req, struct http_response *re
     } else {
         if (svc->type != JSON_STRING)
             return http_fail(res, MMSP_E_INVALID, "\"feature_service\" must be a string");
-        service = malloc(sizeof *service);
-        if (!service)
-            return http_fail(res, MMSP_E_NOMEM, "out of memory");
-        rc = feat_store_get_service(api->fs, svc->u.str, service, err, sizeof err);
-        if (rc) {
-            rc = http_fail(res, rc, "%s", err);
+        if ((rc = feat_store_specs(api->fs, &specs, err, sizeof err)))
+            return http_fail(res, rc, "%s", err);
+        const struct feat_service *service = feat_specs_service(specs, svc->u.str);
+        if (!service) {
+            rc = http_fail(res, MMSP_E_NOT_FOUND, "feature service '%.128s' is not known",
+                           svc->u.str);
             goto out;
         }
         refs = arena_calloc(req->arena, service->n_refs ? service->n_refs : 1, sizeof *refs);
@@ -222,6 +222,10 @@ static mmsp_err on_get_online(struct http_request *req, struct http_response *re
         }
         for (size_t i = 0; i < service->n_refs; i++)
             refs[n_refs++] = service->refs[i];
+    }
+    if (!specs && (rc = feat_store_specs(api->fs, &specs, err, sizeof err))) {
+        rc = http_fail(res, rc, "%s", err);
+        goto out;
     }
     views = calloc(n_refs, sizeof *views);
     rf = calloc(n_refs, sizeof *rf);
@@ -246,17 +250,16 @@ static mmsp_err on_get_online(struct http_request *req, struct http_response *re
         snprintf(vname, sizeof vname, "%.*s", (int)(colon - refs[i]), refs[i]);
         int vi = -1;
         for (size_t k = 0; k < n_views; k++)
-            if (strcmp(views[k].name, vname) == 0)
+            if (strcmp(views[k]->name, vname) == 0)
                 vi = (int)k;
         if (vi < 0) {
-            rc = feat_store_get_view(api->fs, vname, &views[n_views], err, sizeof err);
-            if (rc) {
-                rc = http_fail(res, rc, "%s", err);
+            if (!(views[n_views] = feat_specs_view(specs, vname))) {
+                rc = http_fail(res, MMSP_E_NOT_FOUND, "feature view '%.128s' is not known", vname);
                 goto out;
             }
             vi = (int)n_views++;
         }
-        int fi = feat_view_feature(&views[vi], colon + 1);
+        int fi = feat_view_feature(views[vi], colon + 1);
         if (fi < 0) {
             rc = http_fail(res, MMSP_E_NOT_FOUND, "feature view '%s' has no feature '%.128s'",
                            vname, colon + 1);
@@ -277,7 +280,7 @@ static mmsp_err on_get_online(struct http_request *req, struct http_response *re
     maybe_refresh(api);
     int64_t now = now_ms();
     for (size_t vi = 0; vi < n_views; vi++) {
-        const struct feat_view *v = &views[vi];
+        const struct feat_view *v = views[vi];
         const struct json_value *cols[FEAT_MAX_ENTITIES];
         for (size_t e = 0; e < v->n_entities; e++) {
             cols[e] = json_get(ents, v->entities[e]);
@@ -373,7 +376,7 @@ out:
     free(rf);
     free(views);
     free(keys);
-    free(service);
+    feat_specs_release(specs);
     return rc;
 }
 

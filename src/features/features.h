@@ -142,10 +142,26 @@ mmsp_err feat_parquet_write(const char *path, const struct feat_table *t, char *
 /* --- store ------------------------------------------------------------------------------- */
 
 struct db;
+struct feat_specs;
 struct feat_store {
     struct db *db;      /* owned */
-    pthread_mutex_t mu; /* serialises use of db */
+    pthread_mutex_t mu; /* serialises use of db, and guards specs */
+    /* The parsed views and services (store.c), re-read when feat_spec_version moves (a
+     * `features apply` by this or another process); NULL until first needed. */
+    struct feat_specs *specs;
+    int64_t specs_version;
+    int64_t specs_checked_us; /* CLOCK_MONOTONIC of the last version read */
 };
+
+/* An immutable snapshot of every view and service, shared by readers (reference-counted):
+ * lookups cost no database access. feat_store_specs gives a reference to the current one
+ * (reading the store's version counter first, at most once a millisecond: a change by another
+ * process is seen within 1 ms, one by this store at once); release it with
+ * feat_specs_release. The pointers the lookups return live as long as the reference. */
+mmsp_err feat_store_specs(struct feat_store *s, struct feat_specs **out, char *err, size_t errlen);
+const struct feat_view *feat_specs_view(const struct feat_specs *sp, const char *name);
+const struct feat_service *feat_specs_service(const struct feat_specs *sp, const char *name);
+void feat_specs_release(struct feat_specs *sp);
 
 /* data_dir: SQLite DATA/features.db (created); registry_url: a postgres:// URL (used
  * instead when not NULL). */

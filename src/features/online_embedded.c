@@ -369,7 +369,9 @@ mmsp_err online_store_open(const char *url, struct feat_store *fs, struct online
         return online_embedded_open(fs, out, err, errlen);
     if (strncmp(url, "redis://", 8) == 0)
         return online_redis_open(url, out, err, errlen);
-    snprintf(err, errlen, "online store '%.200s': use embedded or redis://HOST:PORT", url);
+    snprintf(err, errlen,
+             "online store '%.200s': use embedded or redis://[[USER]:PASSWORD@]HOST:PORT[/DB]",
+             strchr(url, '@') ? "(URL with credentials)" : url);
     return MMSP_E_INVALID;
 }
 

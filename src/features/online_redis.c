@@ -3,7 +3,10 @@
  * time, Unix ms) and one field per non-null feature (text). A write is a small Lua script
  * (EVAL) per entity that keeps the newer record, all of a batch pipelined; a read is one
  * HMGET per entity, pipelined, decoded with the view's feature types. One connection,
- * serialised by a mutex; a broken connection is re-opened on the next call.
+ * serialised by a mutex; a broken connection is re-opened on the next call. The URL is
+ * redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (user and password percent-decoded): every
+ * connection sends AUTH [USER] PASSWORD, then SELECT DB; messages show the URL with the
+ * password replaced by "***".
  * Calls: hiredis, features (values).
  */
 #include <errno.h>
@@ -18,10 +21,14 @@
 
 #define REDIS_BATCH 512
 
+#define REDIS_CRED_MAX 256 /* bytes of a decoded user name or password */
+
 struct redis_store {
     struct online_store base;
     char host[256];
     int port, dbnum;
+    char user[REDIS_CRED_MAX], password[REDIS_CRED_MAX]; /* "" = none */
+    int has_password;
     redisContext *c;
     pthread_mutex_t mu;
 };
@@ -49,17 +56,41 @@ static mmsp_err connect_locked(struct redis_store *s, char *err, size_t errlen)
         return MMSP_E_UNAVAILABLE;
     }
     redisSetTimeout(s->c, tv);
-    if (s->dbnum) {
-        redisReply *r = redisCommand(s->c, "SELECT %d", s->dbnum);
-        int bad = !r || r->type == REDIS_REPLY_ERROR;
+    mmsp_err rc = MMSP_OK;
+    if (s->has_password) {
+        /* arguments are sent as separate bulk strings: no quoting issue, nothing logged */
+        redisReply *r = s->user[0] ? redisCommand(s->c, "AUTH %s %s", s->user, s->password)
+                                   : redisCommand(s->c, "AUTH %s", s->password);
+        if (!r) {
+            rc = MMSP_E_UNAVAILABLE;
+            snprintf(err, errlen, "redis %s:%d: AUTH: %s", s->host, s->port,
+                     s->c->err ? s->c->errstr : "no reply");
+        } else if (r->type == REDIS_REPLY_ERROR) {
+            rc = MMSP_E_UNAUTHORIZED;
+            snprintf(err, errlen, "redis %s:%d: AUTH%s%s refused: %.200s", s->host, s->port,
+                     s->user[0] ? " as " : "", s->user[0] ? s->user : "", r->str);
+        }
         if (r)
             freeReplyObject(r);
-        if (bad) {
-            snprintf(err, errlen, "redis: SELECT %d failed", s->dbnum);
-            return MMSP_E_UNAVAILABLE;
-        }
     }
-    return MMSP_OK;
+    if (!rc && s->dbnum) {
+        redisReply *r = redisCommand(s->c, "SELECT %d", s->dbnum);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            rc = r ? MMSP_E_INVALID : MMSP_E_UNAVAILABLE;
+            snprintf(err, errlen, "redis %s:%d: SELECT %d failed: %.200s", s->host, s->port,
+                     s->dbnum,
+                     r           ? r->str
+                     : s->c->err ? s->c->errstr
+                                 : "no reply");
+        }
+        if (r)
+            freeReplyObject(r);
+    }
+    if (rc) { /* the next call connects (and authenticates) again */
+        redisFree(s->c);
+        s->c = NULL;
+    }
+    return rc;
 }
 
 static mmsp_err redis_fail(struct redis_store *s, char *err, size_t errlen)
@@ -254,6 +285,7 @@ static void rs_free(struct online_store *o)
     if (s->c)
         redisFree(s->c);
     pthread_mutex_destroy(&s->mu);
+    explicit_bzero(s->password, sizeof s->password);
     free(s);
 }
 
@@ -265,47 +297,125 @@ static const struct online_store_ops redis_ops = {
     .free = rs_free,
 };
 
+/* Decodes %XX escapes of src[0..n) into out (at most outlen - 1 bytes); -1 on a bad escape,
+ * a NUL byte or overflow. */
+static int percent_decode(const char *src, size_t n, char *out, size_t outlen)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)src[i];
+        if (c == '%') {
+            unsigned v = 0;
+            for (int k = 1; k <= 2; k++) {
+                char h = i + (size_t)k < n ? src[i + (size_t)k] : '\0';
+                int d = h >= '0' && h <= '9'   ? h - '0'
+                        : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                        : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                               : -1;
+                if (d < 0)
+                    return -1;
+                v = v * 16 + (unsigned)d;
+            }
+            if (v == 0)
+                return -1;
+            c = (unsigned char)v;
+            i += 2;
+        }
+        if (o + 1 >= outlen)
+            return -1;
+        out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+/* The URL for messages: the password (between the userinfo's ':' and '@') as "***". */
+static void redact(const char *url, char *out, size_t outlen)
+{
+    const char *at = strrchr(url + 8, '@');
+    const char *colon = at ? memchr(url + 8, ':', (size_t)(at - url - 8)) : NULL;
+    if (!colon)
+        snprintf(out, outlen, "%.200s", url);
+    else
+        snprintf(out, outlen, "%.*s***%.200s", (int)(colon + 1 - url), url, at);
+}
+
 mmsp_err online_redis_open(const char *url, struct online_store **out, char *err, size_t errlen)
 {
     *out = NULL;
+    char shown[512];
     if (strncmp(url, "redis://", 8) != 0) {
-        snprintf(err, errlen, "'%.200s' is not a redis://HOST:PORT URL", url);
+        snprintf(err, errlen, "'%.200s' is not a redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] URL",
+                 strchr(url, '@') ? "(URL with credentials)" : url);
         return MMSP_E_INVALID;
     }
+    redact(url, shown, sizeof shown);
     struct redis_store *s = calloc(1, sizeof *s);
     if (!s)
         return MMSP_E_NOMEM;
     s->base.ops = &redis_ops;
     pthread_mutex_init(&s->mu, NULL);
+    mmsp_err rc = MMSP_E_INVALID;
     const char *hp = url + 8;
-    const char *at = strrchr(hp, '@'); /* credentials are not supported: skip them */
-    if (at)
+    const char *at = strrchr(hp, '@'); /* a password may hold '@', a host never does */
+    if (at) {
+        const char *colon = memchr(hp, ':', (size_t)(at - hp));
+        if (!colon) {
+            snprintf(err, errlen,
+                     "'%s': credentials must read :PASSWORD@ or USER:PASSWORD@ (percent-encode "
+                     "reserved characters)",
+                     shown);
+            goto out;
+        }
+        if (percent_decode(hp, (size_t)(colon - hp), s->user, sizeof s->user) ||
+            percent_decode(colon + 1, (size_t)(at - colon - 1), s->password, sizeof s->password)) {
+            snprintf(err, errlen,
+                     "'%s': bad user name or password (a %%XX escape is wrong, encodes NUL, or "
+                     "it is longer than %d bytes)",
+                     shown, REDIS_CRED_MAX - 1);
+            goto out;
+        }
+        if (!s->password[0]) {
+            snprintf(err, errlen, "'%s': empty password", shown);
+            goto out;
+        }
+        s->has_password = 1;
         hp = at + 1;
+    }
     size_t hl = strcspn(hp, ":/");
     if (hl == 0 || hl >= sizeof s->host) {
-        snprintf(err, errlen, "'%.200s': no host", url);
-        rs_free(&s->base);
-        return MMSP_E_INVALID;
+        snprintf(err, errlen, "'%s': no host", shown);
+        goto out;
     }
     memcpy(s->host, hp, hl);
     s->port = 6379;
     const char *p = hp + hl;
     if (*p == ':') {
         char *end;
+        errno = 0;
         long port = strtol(p + 1, &end, 10);
-        if (port <= 0 || port > 65535 || (*end && *end != '/')) {
-            snprintf(err, errlen, "'%.200s': bad port", url);
-            rs_free(&s->base);
-            return MMSP_E_INVALID;
+        if (end == p + 1 || errno || port <= 0 || port > 65535 || (*end && *end != '/')) {
+            snprintf(err, errlen, "'%s': bad port", shown);
+            goto out;
         }
         s->port = (int)port;
         p = end;
     }
-    if (*p == '/' && p[1])
-        s->dbnum = atoi(p + 1);
+    if (*p == '/' && p[1]) {
+        char *end;
+        errno = 0;
+        long db = strtol(p + 1, &end, 10);
+        if (p[1] < '0' || p[1] > '9' || *end || errno || db < 0 || db > 1000000) {
+            snprintf(err, errlen, "'%s': bad database number (redis://HOST:PORT/DB, DB >= 0)",
+                     shown);
+            goto out;
+        }
+        s->dbnum = (int)db;
+    }
     pthread_mutex_lock(&s->mu);
-    mmsp_err rc = connect_locked(s, err, errlen);
+    rc = connect_locked(s, err, errlen);
     pthread_mutex_unlock(&s->mu);
+out:
     if (rc) {
         rs_free(&s->base);
         return rc;

@@ -5,9 +5,16 @@
  * tables are created with CREATE TABLE IF NOT EXISTS rather than through db_migrate, so the
  * registry's schema_migrations numbering in a shared PostgreSQL database is left alone;
  * a later schema change adds its own IF NOT EXISTS / ALTER steps here.
+ * Views and services are read through a cache (struct feat_specs): every definition parsed
+ * once into an immutable, reference-counted snapshot, replaced when the counter in
+ * feat_spec_version moves (every put bumps it in the same transaction). The counter is read
+ * at most once a millisecond (reading it on every lookup, under the connection's mutex, halved
+ * the lookups/s over HTTP), so a `features apply` by another process is seen within 1 ms and
+ * one by this process at once.
  * Calls: registry/db, jansson, features/table.c.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +39,10 @@ static const char schema_sql[] =
     " event_ts_ms BIGINT NOT NULL, values_json TEXT NOT NULL, gen BIGINT NOT NULL,"
     " PRIMARY KEY(view, entity_key));"
     "CREATE TABLE IF NOT EXISTS feat_online_gen(id BIGINT PRIMARY KEY, gen BIGINT NOT NULL);"
-    "INSERT INTO feat_online_gen(id, gen) VALUES(1, 0) ON CONFLICT DO NOTHING";
+    "INSERT INTO feat_online_gen(id, gen) VALUES(1, 0) ON CONFLICT DO NOTHING;"
+    /* bumped with every change of a view or service: readers' caches compare it */
+    "CREATE TABLE IF NOT EXISTS feat_spec_version(id BIGINT PRIMARY KEY, v BIGINT NOT NULL);"
+    "INSERT INTO feat_spec_version(id, v) VALUES(1, 0) ON CONFLICT DO NOTHING";
 
 static int64_t now_ms(void)
 {
@@ -86,6 +96,7 @@ void feat_store_close(struct feat_store *s)
 {
     if (!s)
         return;
+    feat_specs_release(s->specs);
     db_close(s->db);
     pthread_mutex_destroy(&s->mu);
     free(s);
@@ -148,6 +159,8 @@ static mmsp_err view_from_json(const char *text, struct feat_view *v, char *err,
     return MMSP_OK;
 }
 
+/* The definition and the version bump in one transaction: a reader never sees the new
+ * definition under the old version. */
 static mmsp_err put_spec(struct feat_store *s, const char *sql, const char *name, const char *spec,
                          int with_time, char *err, size_t errlen)
 {
@@ -155,8 +168,178 @@ static mmsp_err put_spec(struct feat_store *s, const char *sql, const char *name
     snprintf(ts, sizeof ts, "%lld", (long long)now_ms());
     const char *p[3] = {name, spec, ts};
     pthread_mutex_lock(&s->mu);
-    mmsp_err rc = db_exec(s->db, sql, p, with_time ? 3 : 2, NULL, err, errlen);
+    mmsp_err rc = db_begin(s->db, err, errlen);
+    if (!rc)
+        rc = db_exec(s->db, sql, p, with_time ? 3 : 2, NULL, err, errlen);
+    if (!rc)
+        rc = db_exec(s->db, "UPDATE feat_spec_version SET v = v + 1 WHERE id = 1", NULL, 0, NULL,
+                     err, errlen);
+    if (!rc)
+        rc = db_commit(s->db, err, errlen);
+    if (rc)
+        db_rollback(s->db);
+    s->specs_checked_us = 0; /* this process's own change: re-read at the next lookup */
     pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* --- the cache of parsed views and services ------------------------------------------------ */
+
+#define FEAT_SPECS_RECHECK_US 1000 /* the version counter is read at most this often */
+
+struct feat_specs {
+    _Atomic long refs;
+    size_t n_views, n_services;
+    struct feat_view *views;       /* sorted by name */
+    struct feat_service *services; /* sorted by name */
+};
+
+void feat_specs_release(struct feat_specs *sp)
+{
+    if (!sp || atomic_fetch_sub(&sp->refs, 1) != 1)
+        return;
+    free(sp->views);
+    free(sp->services);
+    free(sp);
+}
+
+static int cmp_view(const void *a, const void *b)
+{
+    return strcmp(((const struct feat_view *)a)->name, ((const struct feat_view *)b)->name);
+}
+
+static int cmp_service(const void *a, const void *b)
+{
+    return strcmp(((const struct feat_service *)a)->name, ((const struct feat_service *)b)->name);
+}
+
+const struct feat_view *feat_specs_view(const struct feat_specs *sp, const char *name)
+{
+    size_t lo = 0, hi = sp->n_views;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(name, sp->views[mid].name);
+        if (c == 0)
+            return &sp->views[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+const struct feat_service *feat_specs_service(const struct feat_specs *sp, const char *name)
+{
+    size_t lo = 0, hi = sp->n_services;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(name, sp->services[mid].name);
+        if (c == 0)
+            return &sp->services[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+static mmsp_err service_from_json(const char *name, const char *spec, struct feat_service *out)
+{
+    memset(out, 0, sizeof *out);
+    json_t *o = json_loads(spec, 0, NULL);
+    snprintf(out->name, sizeof out->name, "%s", name);
+    size_t i;
+    json_t *e;
+    json_array_foreach(o, i, e)
+    {
+        if (out->n_refs < FEAT_MAX_FEATURES && json_string_value(e))
+            snprintf(out->refs[out->n_refs++], sizeof out->refs[0], "%s", json_string_value(e));
+    }
+    json_decref(o);
+    return MMSP_OK;
+}
+
+/* Reads every view and service into a new snapshot. Lock held. */
+static mmsp_err specs_load(struct feat_store *s, struct feat_specs **out, char *err, size_t errlen)
+{
+    struct db_rows vr = {0}, sr = {0};
+    struct feat_specs *sp = calloc(1, sizeof *sp);
+    mmsp_err rc = sp ? MMSP_OK : MMSP_E_NOMEM;
+    if (!rc)
+        rc = db_query(s->db, "SELECT spec FROM feat_views", NULL, 0, &vr, err, errlen);
+    if (!rc)
+        rc = db_query(s->db, "SELECT name, spec FROM feat_services", NULL, 0, &sr, err, errlen);
+    if (rc)
+        goto out;
+    sp->views = calloc(vr.n_rows ? vr.n_rows : 1, sizeof *sp->views);
+    sp->services = calloc(sr.n_rows ? sr.n_rows : 1, sizeof *sp->services);
+    if (!sp->views || !sp->services) {
+        rc = MMSP_E_NOMEM;
+        goto out;
+    }
+    for (size_t r = 0; r < vr.n_rows && !rc; r++)
+        rc = view_from_json(db_cell(&vr, r, 0) ?: "", &sp->views[sp->n_views++], err, errlen);
+    for (size_t r = 0; r < sr.n_rows && !rc; r++)
+        rc = service_from_json(db_cell(&sr, r, 0) ?: "", db_cell(&sr, r, 1) ?: "[]",
+                               &sp->services[sp->n_services++]);
+    if (rc)
+        goto out;
+    qsort(sp->views, sp->n_views, sizeof *sp->views, cmp_view);
+    qsort(sp->services, sp->n_services, sizeof *sp->services, cmp_service);
+    atomic_init(&sp->refs, 1);
+out:
+    db_rows_free(&vr);
+    db_rows_free(&sr);
+    if (rc) {
+        if (rc == MMSP_E_NOMEM)
+            snprintf(err, errlen, "out of memory");
+        if (sp) {
+            free(sp->views);
+            free(sp->services);
+            free(sp);
+        }
+        return rc;
+    }
+    *out = sp;
+    return MMSP_OK;
+}
+
+mmsp_err feat_store_specs(struct feat_store *s, struct feat_specs **out, char *err, size_t errlen)
+{
+    struct db_rows rows = {0};
+    *out = NULL;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    pthread_mutex_lock(&s->mu);
+    if (s->specs && now_us - s->specs_checked_us < FEAT_SPECS_RECHECK_US) {
+        atomic_fetch_add(&s->specs->refs, 1);
+        *out = s->specs;
+        pthread_mutex_unlock(&s->mu);
+        return MMSP_OK;
+    }
+    s->specs_checked_us = now_us;
+    mmsp_err rc = db_query(s->db, "SELECT v FROM feat_spec_version WHERE id = 1", NULL, 0, &rows,
+                           err, errlen);
+    if (rc)
+        goto out;
+    int64_t version =
+        rows.n_rows && db_cell(&rows, 0, 0) ? strtoll(db_cell(&rows, 0, 0), NULL, 10) : -1;
+    if (!s->specs || version != s->specs_version || version < 0) {
+        struct feat_specs *sp = NULL;
+        if ((rc = specs_load(s, &sp, err, errlen)))
+            goto out;
+        feat_specs_release(s->specs);
+        s->specs = sp;
+        s->specs_version = version;
+    }
+    atomic_fetch_add(&s->specs->refs, 1);
+    *out = s->specs;
+out:
+    pthread_mutex_unlock(&s->mu);
+    db_rows_free(&rows);
     return rc;
 }
 
@@ -193,64 +376,41 @@ mmsp_err feat_store_put_service(struct feat_store *s, const struct feat_service 
     return rc;
 }
 
-static mmsp_err get_spec(struct feat_store *s, const char *sql, const char *name, char **spec,
-                         char *err, size_t errlen)
-{
-    struct db_rows rows = {0};
-    *spec = NULL;
-    pthread_mutex_lock(&s->mu);
-    mmsp_err rc = db_query(s->db, sql, &name, 1, &rows, err, errlen);
-    pthread_mutex_unlock(&s->mu);
-    if (rc)
-        return rc;
-    if (rows.n_rows == 0 || !db_cell(&rows, 0, 0)) {
-        rc = MMSP_E_NOT_FOUND;
-    } else {
-        *spec = strdup(db_cell(&rows, 0, 0));
-        rc = *spec ? MMSP_OK : MMSP_E_NOMEM;
-    }
-    db_rows_free(&rows);
-    return rc;
-}
-
 mmsp_err feat_store_get_view(struct feat_store *s, const char *name, struct feat_view *out,
                              char *err, size_t errlen)
 {
-    char *spec;
-    mmsp_err rc =
-        get_spec(s, "SELECT spec FROM feat_views WHERE name = ?", name, &spec, err, errlen);
-    if (rc == MMSP_E_NOT_FOUND)
-        snprintf(err, errlen, "feature view '%.128s' is not known", name);
+    struct feat_specs *sp;
+    mmsp_err rc = feat_store_specs(s, &sp, err, errlen);
     if (rc)
         return rc;
-    rc = view_from_json(spec, out, err, errlen);
-    free(spec);
+    const struct feat_view *v = feat_specs_view(sp, name);
+    if (v) {
+        *out = *v;
+    } else {
+        snprintf(err, errlen, "feature view '%.128s' is not known", name);
+        rc = MMSP_E_NOT_FOUND;
+    }
+    feat_specs_release(sp);
     return rc;
 }
 
 mmsp_err feat_store_get_service(struct feat_store *s, const char *name, struct feat_service *out,
                                 char *err, size_t errlen)
 {
-    char *spec;
+    struct feat_specs *sp;
     memset(out, 0, sizeof *out);
-    mmsp_err rc =
-        get_spec(s, "SELECT spec FROM feat_services WHERE name = ?", name, &spec, err, errlen);
-    if (rc == MMSP_E_NOT_FOUND)
-        snprintf(err, errlen, "feature service '%.128s' is not known", name);
+    mmsp_err rc = feat_store_specs(s, &sp, err, errlen);
     if (rc)
         return rc;
-    json_t *o = json_loads(spec, 0, NULL);
-    free(spec);
-    snprintf(out->name, sizeof out->name, "%s", name);
-    size_t i;
-    json_t *e;
-    json_array_foreach(o, i, e)
-    {
-        if (out->n_refs < FEAT_MAX_FEATURES && json_string_value(e))
-            snprintf(out->refs[out->n_refs++], sizeof out->refs[0], "%s", json_string_value(e));
+    const struct feat_service *v = feat_specs_service(sp, name);
+    if (v) {
+        *out = *v;
+    } else {
+        snprintf(err, errlen, "feature service '%.128s' is not known", name);
+        rc = MMSP_E_NOT_FOUND;
     }
-    json_decref(o);
-    return MMSP_OK;
+    feat_specs_release(sp);
+    return rc;
 }
 
 mmsp_err feat_store_list_views(struct feat_store *s, struct feat_view **out, size_t *n, char *err,

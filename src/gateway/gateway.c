@@ -399,6 +399,25 @@ static mmsp_err input_for(struct gateway *g, struct http_request *req, struct ht
     return rc;
 }
 
+/* The prediction log's feature names (predlog_names_fn): the model version's names from the
+ * back end, asked from the log's thread once per version. */
+static mmsp_err log_feature_names(void *ctx, const struct predlog_entry *e, char **names,
+                                  size_t max, size_t *n)
+{
+    struct gateway *g = ctx;
+    char served[GATEWAY_NAME_MAX + 16], err[MMSP_ERRMSG_MAX];
+    bool staging = e->environment && strcmp(e->environment, "staging") == 0;
+    int len = snprintf(served, sizeof served, "%s%s", e->deployment, staging ? "@staging" : "");
+    if (len < 0 || (size_t)len >= sizeof served)
+        return MMSP_E_TOO_LARGE;
+    mmsp_err rc = g->backend->ops->feature_names(g->backend, served, e->version, names, max, n, err,
+                                                 sizeof err);
+    if (rc)
+        log_debug("gateway.predlog", "feature names of %s v%" PRId64 ": %s", served, e->version,
+                  err);
+    return rc;
+}
+
 static mmsp_err on_predict(struct http_request *req, struct http_response *res, void *ctx)
 {
     struct gateway *g = ctx;
@@ -603,7 +622,9 @@ mmsp_err gateway_new(const struct gateway_options *o, struct gateway **out, char
                                      .max_bytes = o->prediction_log_max_bytes,
                                      .max_age_ms = o->prediction_log_max_age_ms,
                                      .queue = o->prediction_log_queue,
-                                     .metrics = g->metrics};
+                                     .metrics = g->metrics,
+                                     .feature_names = log_feature_names,
+                                     .feature_names_ctx = g};
         const char *fmt = o->prediction_log_format ? o->prediction_log_format : "parquet";
         if (strcmp(fmt, "parquet") == 0) {
             rc = predlog_writer_parquet(0, &lo.writer);
@@ -618,6 +639,24 @@ mmsp_err gateway_new(const struct gateway_options *o, struct gateway **out, char
     }
     if ((rc = drift_stream_new(g->metrics, 0, &g->drift, err, errlen)))
         goto out;
+    if (o->drift_min_rows)
+        drift_stream_set_min_rows(g->drift, o->drift_min_rows);
+    {
+        const char *cmd = o->retrain_command, *hook = o->retrain_webhook;
+        if (!cmd && !hook) {
+            cmd = getenv("MMSP_RETRAIN_COMMAND");
+            hook = getenv("MMSP_RETRAIN_WEBHOOK");
+            cmd = cmd && *cmd ? cmd : NULL;
+            hook = hook && *hook ? hook : NULL;
+        }
+        if ((rc = gateway_retrain_check(cmd, hook, err, errlen)))
+            goto out;
+        if ((cmd && !(g->retrain_command = strdup(cmd))) ||
+            (hook && !(g->retrain_webhook = strdup(hook)))) {
+            rc = MMSP_E_NOMEM;
+            goto out;
+        }
+    }
     drift_reload(g);
     if ((rc = gateway_refresh(g, 1, err, errlen)))
         goto out;
@@ -631,6 +670,8 @@ mmsp_err gateway_new(const struct gateway_options *o, struct gateway **out, char
         goto out;
     }
     g->shadow_started = 1;
+    if ((rc = gateway_retrain_start(g, err, errlen)))
+        goto out;
 out:
     if (rc) {
         if (rc == MMSP_E_NOMEM || rc == MMSP_E_INTERNAL)
@@ -658,9 +699,17 @@ void gateway_free(struct gateway *g)
     g->stop = 1;
     pthread_cond_broadcast(&g->cv);
     pthread_cond_broadcast(&g->shadow_cv);
+    if (g->retrain_cv_init)
+        pthread_cond_broadcast(&g->retrain_cv);
     pthread_mutex_unlock(&g->mu);
     if (g->poller_started)
         pthread_join(g->poller, NULL);
+    if (g->retrain_started)
+        pthread_join(g->retrain_thread, NULL);
+    if (g->retrain_cv_init)
+        pthread_cond_destroy(&g->retrain_cv);
+    free(g->retrain_command);
+    free(g->retrain_webhook);
     if (g->shadow_started)
         pthread_join(g->shadow_thread, NULL);
     for (size_t i = 0; g->shadow_q && i < g->shadow_len; i++)

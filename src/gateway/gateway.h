@@ -110,6 +110,15 @@ struct gateway_options {
      * (`mmsp features bind`). */
     struct feat_store *features;
     struct online_store *online;
+    /* Streaming retraining trigger (docs/drift.md): when a deployment's drift window turns
+     * critical, its report is written under DATA/drift/<deployment>/ and this command is run
+     * with the report's path appended (no shell), or the webhook gets a POST; once per
+     * episode, recorded as "retrain_triggered". At most one (`mmsp serve --retrain-command /
+     * --retrain-webhook`); both NULL = the environment variables MMSP_RETRAIN_COMMAND /
+     * MMSP_RETRAIN_WEBHOOK when set, else no trigger. */
+    const char *retrain_command;
+    const char *retrain_webhook;
+    size_t drift_min_rows; /* window rows before an episode can change; 0 = 1000 */
 };
 
 struct gateway;

@@ -159,7 +159,19 @@ struct gateway {
     pthread_cond_t shadow_cv; /* with mu */
     struct gateway_shadow_job **shadow_q;
     size_t shadow_cap, shadow_head, shadow_len;
+
+    /* The streaming retraining trigger (retrain.c): at most one of the two, owned copies. */
+    char *retrain_command, *retrain_webhook;
+    pthread_t retrain_thread;
+    int retrain_started, retrain_cv_init;
+    pthread_cond_t retrain_cv; /* with mu */
 };
+
+/* Checks the trigger settings: not both, a non-empty command, an http(s) webhook URL. */
+mmsp_err gateway_retrain_check(const char *command, const char *webhook, char *err, size_t errlen);
+/* Starts the trigger thread when a command or webhook is set (retrain.c); gateway_free stops
+ * it (stop flag, retrain_cv, join). */
+mmsp_err gateway_retrain_start(struct gateway *g, char *err, size_t errlen);
 
 /* Re-reads the deployments when the registry's generation moved (or force): deps.c. */
 mmsp_err gateway_refresh(struct gateway *g, int force, char *err, size_t errlen);

@@ -32,8 +32,21 @@
 #define PREDLOG_MAX_QUEUE         (1u << 24)
 #define PREDLOG_LINE_MAX          ((size_t)64 << 20) /* one record's JSON */
 
+#define PREDLOG_NAMES_SLOTS    64   /* (deployment, environment, version) names cached */
+#define PREDLOG_NAMES_MAX      4096 /* feature names of one model */
+#define PREDLOG_NAMES_RETRY_MS 5000 /* a failed lookup is retried after this */
+
 #define PREDLOG_LINGER_BELOW 256     /* records: batches smaller than this make the thread linger */
 #define PREDLOG_LINGER_NS    2000000 /* 2 ms */
+
+/* The feature names of one model version, cached by the log's thread. */
+struct names_slot {
+    char *deployment, *environment; /* NULL = free slot */
+    int64_t version;
+    char **names;
+    size_t n;
+    int64_t retry_ms; /* 0: final; else the lookup failed, try again after this time */
+};
 
 struct predlog {
     char *dir;
@@ -62,6 +75,10 @@ struct predlog {
     unsigned file_seq;
     size_t file_bytes;
     int64_t file_opened_ms; /* CLOCK_REALTIME ms */
+    predlog_names_fn names_fn;
+    void *names_ctx;
+    struct names_slot names[PREDLOG_NAMES_SLOTS];
+    size_t names_next; /* the slot replaced next when all are used */
 };
 
 /* ------------------------------------------------------------------ JSON lines writer */
@@ -311,6 +328,8 @@ static struct predlog_entry *entry_copy(const struct predlog_record *r)
     e->variant = put_str(&at, r->variant);
     e->entity_id = put_str(&at, r->entity_id);
     e->status = put_str(&at, r->status);
+    e->feature_names = NULL;
+    e->nfeature_names = 0;
     return e;
 }
 
@@ -385,11 +404,82 @@ static void close_current(struct predlog *log)
     log->file_open = 0;
 }
 
+static void slot_clear(struct names_slot *s)
+{
+    free(s->deployment);
+    free(s->environment);
+    for (size_t i = 0; i < s->n; i++)
+        free(s->names[i]);
+    free(s->names);
+    memset(s, 0, sizeof *s);
+}
+
+static int same_str(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Sets e's feature names from the cache, asking names_fn once per model version (thread-only;
+ * no lock: only the log's thread touches the cache). */
+static void resolve_names(struct predlog *log, struct predlog_entry *e)
+{
+    e->feature_names = NULL;
+    e->nfeature_names = 0;
+    if (!log->names_fn || !e->deployment)
+        return;
+    struct names_slot *s = NULL;
+    for (size_t i = 0; i < PREDLOG_NAMES_SLOTS && !s; i++)
+        if (log->names[i].deployment && log->names[i].version == e->version &&
+            strcmp(log->names[i].deployment, e->deployment) == 0 &&
+            same_str(log->names[i].environment, e->environment))
+            s = &log->names[i];
+    if (s && s->retry_ms && now_ms() >= s->retry_ms) {
+        slot_clear(s);
+        s = NULL;
+    }
+    if (!s) {
+        for (size_t i = 0; i < PREDLOG_NAMES_SLOTS && !s; i++)
+            if (!log->names[i].deployment)
+                s = &log->names[i];
+        if (!s) {
+            s = &log->names[log->names_next];
+            log->names_next = (log->names_next + 1) % PREDLOG_NAMES_SLOTS;
+            slot_clear(s);
+        }
+        s->deployment = strdup(e->deployment);
+        s->environment = e->environment ? strdup(e->environment) : NULL;
+        s->names = calloc(PREDLOG_NAMES_MAX, sizeof *s->names);
+        s->version = e->version;
+        if (!s->deployment || (e->environment && !s->environment) || !s->names) {
+            slot_clear(s);
+            return;
+        }
+        size_t n = 0;
+        if (log->names_fn(log->names_ctx, e, s->names, PREDLOG_NAMES_MAX, &n) ||
+            n > PREDLOG_NAMES_MAX) {
+            memset(s->names, 0, PREDLOG_NAMES_MAX * sizeof *s->names);
+            n = 0;
+            s->retry_ms = now_ms() + PREDLOG_NAMES_RETRY_MS;
+        }
+        s->n = n;
+        if (n < PREDLOG_NAMES_MAX) { /* keep only what is used */
+            char **shrunk = realloc(s->names, (n ? n : 1) * sizeof *s->names);
+            if (shrunk)
+                s->names = shrunk;
+        }
+    }
+    if (s->n) {
+        e->feature_names = (const char *const *)s->names;
+        e->nfeature_names = s->n;
+    }
+}
+
 /* Writes one record; a failure drops it (counted) and is logged. */
-static void write_one(struct predlog *log, const struct predlog_entry *e)
+static void write_one(struct predlog *log, struct predlog_entry *e)
 {
     char err[MMSP_ERRMSG_MAX] = "";
     mmsp_err rc = MMSP_OK;
+    resolve_names(log, e);
     if (log->file_open &&
         (now_ms() - log->file_opened_ms >= log->max_age_ms ||
          (log->writer->ops->starts_new_file && log->writer->ops->starts_new_file(log->writer, e))))
@@ -510,6 +600,8 @@ void predlog_close(struct predlog *log)
         free(log->ring[(log->head + i) % log->cap]);
     if (log->writer)
         log->writer->ops->free(log->writer);
+    for (size_t i = 0; i < PREDLOG_NAMES_SLOTS; i++)
+        slot_clear(&log->names[i]);
     pthread_cond_destroy(&log->work_cv);
     pthread_cond_destroy(&log->done_cv);
     pthread_mutex_destroy(&log->mu);
@@ -553,6 +645,8 @@ mmsp_err predlog_open(const struct predlog_options *o, struct predlog **out, cha
     pthread_cond_init(&log->work_cv, NULL);
     pthread_cond_init(&log->done_cv, NULL);
     log->writer = writer;
+    log->names_fn = o->feature_names;
+    log->names_ctx = o->feature_names_ctx;
     if (!log->writer && (rc = predlog_writer_jsonl(&log->writer)))
         goto out;
     log->max_bytes = o->max_bytes ? o->max_bytes : PREDLOG_DEFAULT_MAX_BYTES;

@@ -3,9 +3,8 @@
  * predlog_write, which never blocks on I/O (a bounded ring under a short lock; a full ring drops
  * the record and counts it), and a background thread hands the records to a writer that puts
  * them into rotating files DIR/predictions-<UTC timestamp>-<seq>.<ext>. The writer is a small
- * vtable (open_file / write_record / close_file): JSON lines today, Parquet in the feature-store
- * issue (a new file implementing struct predlog_writer_ops plus one line in predlog_open's
- * options).
+ * vtable (open_file / write_record / close_file): JSON lines and Parquet (a new format is a
+ * new file implementing struct predlog_writer_ops plus one line in the gateway's options).
  * Calls: common/buf, common/json, metrics.
  */
 #ifndef MMSP_GATEWAY_PREDLOG_H
@@ -47,7 +46,20 @@ struct predlog_entry {
     double latency_ms;
     const char *id, *deployment, *environment, *model, *variant, *entity_id, *status;
     mmsp_tensor inputs, prediction, probabilities; /* data NULL when absent */
+    /* The input feature names of the version that answered, in input order, set by the log's
+     * thread before a writer sees the entry (predlog_options.feature_names); NULL / 0 when
+     * unknown. Borrowed from the log's cache. */
+    const char *const *feature_names;
+    size_t nfeature_names;
 };
+
+/* Resolves the input feature names of the model version that answered e (its deployment,
+ * environment and version): fills up to max names (malloc'd, the log frees them) and sets *n
+ * (0 = the model has no names); on an error it leaves nothing in names. Called from the log's
+ * thread, never on the request path; the log caches the answer per (deployment, environment,
+ * version), a failure for 5 s. */
+typedef mmsp_err (*predlog_names_fn)(void *ctx, const struct predlog_entry *e, char **names,
+                                     size_t max, size_t *n);
 
 /* The writer interface. A writer instance is owned by the log; every call comes from the
  * log's background thread. */
@@ -65,8 +77,9 @@ struct predlog_writer_ops {
     /* Flushes and closes the current file (fsync'ed); a no-op when none is open. */
     mmsp_err (*close_file)(struct predlog_writer *w, char *err, size_t errlen);
     void (*free)(struct predlog_writer *w);
-    /* True when e cannot go into the open file (Parquet: another feature count, so another
-     * schema): the log closes the file and opens the next one first. May be NULL. */
+    /* True when e cannot go into the open file (Parquet: other features, by count or name,
+     * or another prediction or class width, so another schema): the log closes the file and
+     * opens the next one first. May be NULL. */
     bool (*starts_new_file)(struct predlog_writer *w, const struct predlog_entry *e);
 };
 struct predlog_writer {
@@ -80,10 +93,14 @@ mmsp_err predlog_writer_jsonl(struct predlog_writer **out);
 
 /* The Parquet writer (predlog_parquet.c): one row per input row with the columns time
  * (TIMESTAMP_MS), id, deployment, environment, model (STRING), version (INT64), variant,
- * entity_id (STRING), f0..fN-1 (DOUBLE, the input features), prediction (DOUBLE; null unless
- * the model gives one number per row), latency_ms (DOUBLE), status (STRING). Rows are written
- * as a row group every row_group_rows rows (0 = 10000, at most 65536) and at rotation; a file
- * is visible under its name only once complete (footer written, fsync'd, renamed). Owned by
+ * entity_id (STRING), one DOUBLE column per input feature (named after the model's feature
+ * names when the entry has them, drift_log_feature_columns; else f0..fN-1), prediction (DOUBLE;
+ * null unless the model gives one number per row), prediction_0..k-1 (DOUBLE, only for models
+ * giving k > 1 numbers per row), prob_0..m-1 (DOUBLE, the class probabilities, when the
+ * record has them), latency_ms (DOUBLE), status (STRING). A record whose feature count or
+ * names, prediction width or class count differ from the open file's starts a new file. Rows are
+ * written as a row group every row_group_rows rows (0 = 10000, at most 65536) and at rotation; a
+ * file is visible under its name only once complete (footer written, fsync'd, renamed). Owned by
  * the caller until passed to predlog_open. */
 mmsp_err predlog_writer_parquet(size_t row_group_rows, struct predlog_writer **out);
 
@@ -98,6 +115,8 @@ struct predlog_options {
     size_t queue;                     /* records queued before dropping; 0 = 65536 */
     struct predlog_writer *writer;    /* owned by the log from predlog_open on; NULL = jsonl */
     struct metrics_registry *metrics; /* borrowed; NULL = no metrics */
+    predlog_names_fn feature_names;   /* NULL = names unknown (Parquet: f0..fN-1) */
+    void *feature_names_ctx;          /* borrowed; must outlive the log */
 };
 
 struct predlog;

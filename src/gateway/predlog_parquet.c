@@ -1,36 +1,55 @@
 /*
  * The Parquet prediction-log writer (predlog.h, docs/gateway.md "Prediction log"): one row per
  * input row of a record, with the columns time (TIMESTAMP_MS), id, deployment, environment,
- * model (STRING), version (INT64), variant, entity_id (STRING), f0..fN-1 (DOUBLE, one per input
- * feature), prediction (DOUBLE), latency_ms (DOUBLE) and status (STRING). Rows are buffered in
- * columns and written as a row group every row_group_rows rows and when the file closes; the
- * file's schema is fixed by its first record, and a record with another feature count asks the
- * log for a new file (starts_new_file). The Parquet writer writes "<path>.tmp" and renames it
- * once the footer is on disk, so a visible predictions-*.parquet is always complete.
- * Calls: parquet (writer, columns).
+ * model (STRING), version (INT64), variant, entity_id (STRING), one DOUBLE column per input
+ * feature (named after the model's feature names when the log resolved them,
+ * drift_log_feature_columns, else f0..fN-1), prediction (DOUBLE), prediction_0..k-1 (DOUBLE,
+ * models with k > 1 outputs per row), prob_0..m-1 (DOUBLE, class probabilities), latency_ms
+ * (DOUBLE) and status (STRING). Rows are buffered in columns and written as a row group every
+ * row_group_rows rows and when the file closes; the file's schema is fixed by its first
+ * record, and a record with other features (count or names), another prediction width or
+ * another class count asks the log for a new file (starts_new_file); a record lacking a part
+ * (an error has no prediction) fits any file and gets nulls. The Parquet writer writes
+ * "<path>.tmp" and renames it once the footer is on disk, so a visible predictions-*.parquet
+ * is always complete.
+ * Calls: parquet (writer, columns), drift (the feature column names).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "drift/drift.h"
 #include "gateway/predlog.h"
 #include "parquet/parquet.h"
 
 #define PQ_DEFAULT_ROW_GROUP 10000
 #define PQ_MAX_ROW_GROUP     65536
-#define PQ_FIXED_COLS        11 /* everything but the features */
+#define PQ_FIXED_COLS        11 /* everything but the features, predictions and probabilities */
 #define PQ_MAX_FEATURES      (PARQUET_MAX_COLUMNS - PQ_FIXED_COLS)
+#define PQ_MAX_WIDE          256 /* prediction_k / prob_k columns logged at most (each) */
+
+typedef char colname[DRIFT_COLUMN_NAME_MAX + 1];
 
 /* Column indexes; the features sit between C_ENTITY and the prediction. */
 enum { C_TIME, C_ID, C_DEPLOYMENT, C_ENVIRONMENT, C_MODEL, C_VERSION, C_VARIANT, C_ENTITY };
+
+/* The variable part of a file's schema. */
+struct pq_shape {
+    size_t nfeat;
+    size_t nnames;            /* nfeat when the features are named, else 0 (f0..) */
+    const char *const *names; /* borrowed from the entry */
+    size_t npred;             /* prediction_k columns: k when k > 1 values per row, else 0 */
+    size_t nprob;             /* prob_k columns */
+};
 
 struct pq_writer {
     struct predlog_writer base;
     size_t row_group_rows;
     char path[4096];
     struct parquet_writer *pw;   /* owned; NULL until the file's first record */
-    size_t nfeat;                /* features in the current file */
+    size_t nfeat, npred, nprob;  /* the current file's schema */
+    char **names;                /* nfeat owned raw feature names, or NULL (f0..) */
     struct parquet_column *cols; /* ncols owned columns: the buffered rows */
     size_t ncols;
     size_t buffered;
@@ -60,6 +79,33 @@ static void entry_shape(const struct predlog_entry *e, size_t *rows, size_t *col
     *cols = (size_t)c;
 }
 
+/* Values per row of tensor t for `rows` rows (FP32, whole rows); 0 when unusable. */
+static size_t per_row(const mmsp_tensor *t, size_t rows)
+{
+    int64_t n = 0;
+    if (!rows || !t->data || t->dtype != MMSP_DT_FP32 || t->ndim < 1 ||
+        mmsp_shape_elements(t->shape, t->ndim, &n) || n <= 0 || (size_t)n % rows ||
+        (size_t)n * 4 > t->nbytes)
+        return 0;
+    return (size_t)n / rows;
+}
+
+/* The schema e asks for, and its row count (0 without usable inputs). */
+static void entry_layout(const struct predlog_entry *e, size_t *rows, struct pq_shape *sh)
+{
+    memset(sh, 0, sizeof *sh);
+    entry_shape(e, rows, &sh->nfeat);
+    if (!*rows)
+        return;
+    if (e->feature_names && e->nfeature_names == sh->nfeat) {
+        sh->nnames = sh->nfeat;
+        sh->names = e->feature_names;
+    }
+    size_t k = per_row(&e->prediction, *rows), m = per_row(&e->probabilities, *rows);
+    sh->npred = k > 1 && k <= PQ_MAX_WIDE ? k : 0;
+    sh->nprob = m <= PQ_MAX_WIDE ? m : 0;
+}
+
 static void free_cols(struct pq_writer *p)
 {
     for (size_t i = 0; i < p->ncols; i++)
@@ -68,41 +114,62 @@ static void free_cols(struct pq_writer *p)
     p->cols = NULL;
     p->ncols = 0;
     p->buffered = 0;
+    for (size_t i = 0; p->names && i < p->nfeat; i++)
+        free(p->names[i]);
+    free(p->names);
+    p->names = NULL;
 }
 
-/* Creates the Parquet file for a schema with nfeat features. */
-static mmsp_err start_file(struct pq_writer *p, size_t nfeat, char *err, size_t errlen)
+/* Creates the Parquet file for schema sh. */
+static mmsp_err start_file(struct pq_writer *p, const struct pq_shape *sh, char *err, size_t errlen)
 {
     mmsp_err rc = MMSP_OK;
-    size_t n = PQ_FIXED_COLS + nfeat;
+    size_t nfeat = sh->nfeat, n = PQ_FIXED_COLS + nfeat + sh->npred + sh->nprob;
     struct parquet_schema s = {.ncols = n, .fields = calloc(n, sizeof(struct parquet_field))};
+    colname *fnames = calloc(nfeat ? nfeat : 1, sizeof *fnames);
     p->cols = calloc(n, sizeof *p->cols);
-    if (!s.fields || !p->cols) {
+    p->names = sh->nnames ? calloc(nfeat, sizeof *p->names) : NULL;
+    if (!s.fields || !p->cols || !fnames || (sh->nnames && !p->names)) {
         snprintf(err, errlen, "out of memory");
         rc = MMSP_E_NOMEM;
         goto out;
     }
     p->ncols = n;
+    p->nfeat = nfeat;
+    for (size_t i = 0; i < sh->nnames; i++)
+        if (!(p->names[i] = strdup(sh->names[i]))) {
+            snprintf(err, errlen, "out of memory");
+            rc = MMSP_E_NOMEM;
+            goto out;
+        }
+    drift_log_feature_columns(sh->nnames ? sh->names : NULL, nfeat, fnames);
     static const char *const head[] = {"time",  "id",      "deployment", "environment",
                                        "model", "version", "variant",    "entity_id"};
-    static const char *const tail[] = {"prediction", "latency_ms", "status"};
+    size_t pred = 8 + nfeat, wide = pred + 1, tail = wide + sh->npred + sh->nprob;
     for (size_t i = 0; i < n; i++) {
         struct parquet_field *f = &s.fields[i];
         f->nullable = true;
+        f->type = PARQUET_DOUBLE;
         if (i < 8) {
             snprintf(f->name, sizeof f->name, "%s", head[i]);
             f->type = i == C_TIME      ? PARQUET_TIMESTAMP_MS
                       : i == C_VERSION ? PARQUET_INT64
                                        : PARQUET_STRING;
             f->nullable = i != C_TIME && i != C_VERSION;
-        } else if (i < 8 + nfeat) {
-            snprintf(f->name, sizeof f->name, "f%zu", i - 8);
-            f->type = PARQUET_DOUBLE;
+        } else if (i < pred) {
+            memcpy(f->name, fnames[i - 8], sizeof fnames[i - 8]);
+        } else if (i == pred) {
+            snprintf(f->name, sizeof f->name, "prediction");
+        } else if (i < wide + sh->npred) {
+            snprintf(f->name, sizeof f->name, "prediction_%zu", i - wide);
+        } else if (i < tail) {
+            snprintf(f->name, sizeof f->name, "prob_%zu", i - wide - sh->npred);
+        } else if (i == tail) {
+            snprintf(f->name, sizeof f->name, "latency_ms");
+            f->nullable = false;
         } else {
-            size_t k = i - 8 - nfeat;
-            snprintf(f->name, sizeof f->name, "%s", tail[k]);
-            f->type = k == 2 ? PARQUET_STRING : PARQUET_DOUBLE;
-            f->nullable = k != 1;
+            snprintf(f->name, sizeof f->name, "status");
+            f->type = PARQUET_STRING;
         }
         parquet_column_init(&p->cols[i], f->type);
     }
@@ -111,9 +178,11 @@ static mmsp_err start_file(struct pq_writer *p, size_t nfeat, char *err, size_t 
     wo.row_group_rows = PQ_MAX_ROW_GROUP; /* we hand it whole row groups */
     if ((rc = parquet_writer_open(p->path, &s, &wo, &p->pw, err, errlen)))
         goto out;
-    p->nfeat = nfeat;
+    p->npred = sh->npred;
+    p->nprob = sh->nprob;
 out:
     free(s.fields);
+    free(fnames);
     if (rc)
         free_cols(p);
     return rc;
@@ -149,12 +218,30 @@ static mmsp_err pq_open(struct predlog_writer *w, const char *path, char *err, s
     return MMSP_OK; /* the file itself is created by the first record (its schema) */
 }
 
+/* True when the open file's features are sh's (count and names). */
+static bool same_features(const struct pq_writer *p, const struct pq_shape *sh)
+{
+    if (sh->nfeat != p->nfeat || (sh->nnames != 0) != (p->names != NULL))
+        return false;
+    for (size_t i = 0; i < sh->nnames; i++)
+        if (strcmp(sh->names[i], p->names[i]) != 0)
+            return false;
+    return true;
+}
+
 static bool pq_starts_new_file(struct predlog_writer *w, const struct predlog_entry *e)
 {
     struct pq_writer *p = (struct pq_writer *)w;
-    size_t rows, cols;
-    entry_shape(e, &rows, &cols);
-    return p->pw && rows && cols != p->nfeat;
+    size_t rows;
+    struct pq_shape sh;
+    entry_layout(e, &rows, &sh);
+    if (!p->pw || !rows)
+        return false; /* no inputs: nulls fit any file */
+    if (!same_features(p, &sh))
+        return true;
+    if (per_row(&e->prediction, rows) && sh.npred != p->npred)
+        return true;
+    return per_row(&e->probabilities, rows) && sh.nprob != p->nprob;
 }
 
 static mmsp_err put_str(struct parquet_column *c, const char *s)
@@ -200,10 +287,26 @@ static mmsp_err append_row(struct pq_writer *p, const struct predlog_entry *e, s
     } else {
         rc = parquet_column_append_null(pc);
     }
+    /* prediction_k, then prob_k: the row's k-th value when the record's width is the file's */
+    struct parquet_column *wc = pc + 1;
+    const mmsp_tensor *wt[2] = {&e->prediction, &e->probabilities};
+    size_t ww[2] = {p->npred, p->nprob};
+    for (int t2 = 0; t2 < 2 && !rc; t2++) {
+        bool fits = has_x && ww[t2] && per_row(wt[t2], nrows) == ww[t2];
+        for (size_t k = 0; k < ww[t2] && !rc; k++, wc++) {
+            if (fits) {
+                float y;
+                memcpy(&y, (const char *)wt[t2]->data + (r * ww[t2] + k) * 4, 4);
+                rc = parquet_column_append_double(wc, y);
+            } else {
+                rc = parquet_column_append_null(wc);
+            }
+        }
+    }
     if (!rc)
-        rc = parquet_column_append_double(&c[9 + p->nfeat], e->latency_ms);
+        rc = parquet_column_append_double(wc, e->latency_ms);
     if (!rc)
-        rc = put_str(&c[10 + p->nfeat], e->status);
+        rc = put_str(wc + 1, e->status);
     return rc;
 }
 
@@ -212,13 +315,14 @@ static mmsp_err pq_write(struct predlog_writer *w, const struct predlog_entry *e
 {
     struct pq_writer *p = (struct pq_writer *)w;
     mmsp_err rc = MMSP_OK;
-    size_t rows, cols;
-    entry_shape(e, &rows, &cols);
+    size_t rows;
+    struct pq_shape sh;
+    entry_layout(e, &rows, &sh);
     bool has_x = rows > 0;
-    if (!p->pw && (rc = start_file(p, cols, err, errlen)))
+    if (!p->pw && (rc = start_file(p, &sh, err, errlen)))
         return rc;
-    if (has_x && cols != p->nfeat) { /* the log asks starts_new_file first: not reached */
-        snprintf(err, errlen, "record has %zu features, the file %zu", cols, p->nfeat);
+    if (has_x && sh.nfeat != p->nfeat) { /* the log asks starts_new_file first: not reached */
+        snprintf(err, errlen, "record has %zu features, the file %zu", sh.nfeat, p->nfeat);
         return MMSP_E_INVALID;
     }
     if (!has_x)

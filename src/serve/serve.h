@@ -42,6 +42,10 @@ struct serve_options {
     const char *prediction_log_format; /* "parquet" (NULL = default) or "jsonl" */
     size_t prediction_log_max_bytes;   /* rotate after; 0 = 64 MiB */
     int64_t prediction_log_max_age_ms; /* rotate after; 0 = 1 hour */
+    /* Gateway role, streaming retraining trigger (docs/drift.md): a command or a webhook URL
+     * (at most one; both NULL = the MMSP_RETRAIN_* environment variables, else none). */
+    const char *retrain_command;
+    const char *retrain_webhook;
     /* Feature store (docs/features.md), hosted whenever registry is set: its database is
      * features_url (a postgres:// URL) or DATA/features.db; the online store is online_store
      * ("redis://HOST:PORT") or NULL = embedded. */

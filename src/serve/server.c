@@ -233,6 +233,8 @@ static mmsp_err start_gateway(struct serve_server *s, char *err, size_t errlen)
         .prediction_log_format = s->o.prediction_log_format,
         .prediction_log_max_bytes = s->o.prediction_log_max_bytes,
         .prediction_log_max_age_ms = s->o.prediction_log_max_age_ms,
+        .retrain_command = s->o.retrain_command,
+        .retrain_webhook = s->o.retrain_webhook,
         .features = s->features,
         .online = s->online,
     };

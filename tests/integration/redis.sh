@@ -2,7 +2,10 @@
 # A throw-away Redis server for integration tests (source it after lib.sh):
 #   source "$(dirname "$0")/lib.sh"
 #   source "$(dirname "$0")/redis.sh"
-#   redis_start     # sets and exports REDIS_PORT and REDIS_URL (redis://127.0.0.1:PORT)
+#   redis_start [PASSWORD]  # sets and exports REDIS_PORT and REDIS_URL (redis://127.0.0.1:PORT);
+#                           # with PASSWORD the server runs with requirepass PASSWORD (the URL
+#                           # holds no credentials: the test builds its own) and REDISCLI_AUTH
+#                           # is exported so redis-cli authenticates
 #   ... "$MMSP_BIN" ... --online-store "$REDIS_URL" ...
 #   finish          # lib.sh's finish stops the server first (cleanup hook)
 # redis-server runs on 127.0.0.1 at a port the kernel picked (picked again on a collision),
@@ -33,8 +36,15 @@ redis_start() {
   local attempt
   for attempt in 1 2 3 4 5 6 7 8 9 10; do
     REDIS_PORT=$(redis_free_port)
+    local auth=()
+    if [ -n "${1:-}" ]; then
+      auth=(--requirepass "$1")
+      export REDISCLI_AUTH="$1"
+    else
+      unset REDISCLI_AUTH
+    fi
     "$REDIS_SERVER" --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
-      --dir "$WORK/redis" --daemonize no >"$WORK/redis/server.log" 2>&1 &
+      --dir "$WORK/redis" --daemonize no "${auth[@]}" >"$WORK/redis/server.log" 2>&1 &
     REDIS_PID=$!
     for _ in $(seq 1 200); do
       if redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then

@@ -126,6 +126,38 @@ expect_json '[.rows, .status]' '[1000,"healthy"]'
 BODY=$("$M" drift report --baseline "$D/base.json" --logs "$D/old" --json --out "$D/all2.json")
 expect_json '.rows' '1900'
 
+# --- categorical features: string values in the logs (a Parquet STRING column, or a JSON-lines
+# "features" object) are compared with the baseline's frequencies (PSI, JS)
+# catlogs DIR N MODE : MODE same = a/b alternating as in training; drift = 80 % a, 10 % b,
+# 10 % c (a value training never saw)
+catlogs() {
+  mkdir -p "$1"
+  { echo 'time:TIMESTAMP_MS,x:DOUBLE,y:DOUBLE,label:STRING'
+    awk -v n="$2" -v m="$3" -v t="$NOW_MS" 'BEGIN { srand(5); for (i = 0; i < n; i++) {
+      l = (i % 2 ? "a" : "b"); if (m == "drift") l = (i % 10 == 0 ? "c" : (i % 10 == 1 ? "b" : "a"));
+      printf "%s,%.6f,%d,%s\n", t, (rand() + rand()) * 5, int(rand() * 5), (i % 100 == 99 ? "" : l) } }'
+  } > "$D/cat.csv"
+  "$P2C" "$D/cat.csv" "$1/predictions-20260101T000000Z-000001.parquet" 1000 || fail "cannot write $1"
+}
+catlogs "$D/catok" 2000 same
+BODY=$("$M" drift report --baseline "$D/base.json" --logs "$D/catok" --json --out "$D/catok.json")
+expect_json '[.rows, .features[2].name, .features[2].type, .features[2].count, .features[2].nulls, .features[2].status, .features[2].psi < 0.01, .status]' \
+  '[2000,"label","categorical",1980,20,"healthy",true,"healthy"]'
+catlogs "$D/catbad" 2000 drift
+BODY=$("$M" drift report --baseline "$D/base.json" --logs "$D/catbad" --json --out "$D/catbad.json")
+expect_json '[.features[2].status, .features[2].drifted, .features[2].js_distance > 0.2, .features[0].status, .status, .drift_share]' \
+  '["critical",true,true,"healthy","critical",0.3333333333333333]'
+# the PSI by hand: reference a .5, b .5, other 0; current a .8, b .1, c .1 (the empty reference
+# bin gets 1e-4, Evidently's rule)
+want=$(awk 'BEGIN { r[1]=.5; r[2]=.5; r[3]=1e-4; c[1]=.8; c[2]=.1; c[3]=.1; for (i = 1; i <= 3; i++) s += (r[i] - c[i]) * log(r[i] / c[i]); printf "%.6f", s }')
+got=$(jq '.features[2].psi * 1e6 | round / 1e6' "$D/catbad.json")
+if awk -v a="$got" -v b="$want" 'BEGIN { exit !((a - b) < 2e-3 && (b - a) < 2e-3) }'; then pass; else fail "categorical PSI $got, want about $want"; fi
+# JSON lines with a "features" object
+mkdir -p "$D/catjl"
+awk -v t="$NOW" 'BEGIN { for (i = 0; i < 1000; i++) printf "{\"time\":\"%s\",\"features\":{\"x\":%d,\"y\":%d,\"label\":\"%s\"}}\n", t, i % 10, i % 5, (i % 10 < 8 ? "a" : "b") }' > "$D/catjl/predictions-20260101T000000Z-000001.jsonl"
+BODY=$("$M" drift report --baseline "$D/base.json" --logs "$D/catjl" --json --out "$D/catjl.json")
+expect_json '[.rows, .skipped_lines, .features[2].count, .features[2].status, .features[0].count]' '[1000,0,1000,"critical",1000]'
+
 # --- webhook on loopback, once per episode, again after the episode ended
 cat > "$D/hook.py" <<'EOS'
 import http.server, sys

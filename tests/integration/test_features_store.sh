@@ -116,6 +116,10 @@ expect_json '[.results[1].values[0], .results[1].statuses[0], .results[1].event_
 # Without a TTL (re-applied while the server runs) the values are served.
 sed 's/ttl: 2h/ttl: 0/' "$WORK/views.yaml" >"$WORK/views0.yaml"
 mmsp_ok "re-apply without ttl" features apply "$WORK/views0.yaml"
+# The server caches the parsed views; the other process's apply bumped feat_spec_version, so
+# the very next lookup uses the new definition (no TTL: the 10:00 value is served).
+req POST /get-online-features '{"features":["driver_stats:trips"],"entities":{"driver_id":[1001]}}'
+expect_json '[.results[1].values[0], .results[1].statuses[0]]' '[10,"PRESENT"]'
 # The server loaded the store: 1001 still at 10:00. Another process materializes everything;
 # the server picks it up (refresh from DATA/features.db).
 mmsp_ok "materialize all" features materialize

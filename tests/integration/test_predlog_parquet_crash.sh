@@ -63,7 +63,7 @@ for f in "$LOGDIR"/predictions-*.parquet; do
   files=$((files + 1))
   if "$DUMP" read "$f" >"$WORK/dump" 2>"$WORK/dump.err"; then pass; else
     fail "$f does not read: $(cat "$WORK/dump.err")"; continue; fi
-  head -1 "$WORK/dump" | grep -q '^time:TIMESTAMP_MS	id:STRING?	.*	f29:DOUBLE?	prediction:DOUBLE?	latency_ms:DOUBLE	status:STRING?$' ||
+  head -1 "$WORK/dump" | grep -q '^time:TIMESTAMP_MS	id:STRING?	.*	f29:DOUBLE?	prediction:DOUBLE?	prob_0:DOUBLE?	prob_1:DOUBLE?	latency_ms:DOUBLE	status:STRING?$' ||
     fail "$f: header $(head -1 "$WORK/dump")"
   rows=$((rows + $(wc -l <"$WORK/dump") - 1))
 done

@@ -307,10 +307,40 @@ static void test_stream(void **state)
     metrics_registry_free(m);
 }
 
+/* The prediction log's feature column names (logcols.c). */
+static void test_log_columns(void **state)
+{
+    (void)state;
+    char long_name[400];
+    memset(long_name, 'a', sizeof long_name);
+    memcpy(long_name + 254, "\xc3\xa9", 2); /* an e-acute across the 255-byte cut */
+    long_name[sizeof long_name - 1] = '\0';
+    const char *names[] = {"amount", "id",     "amount", "x\ny", "",        NULL,
+                           "f5",     "prob_1", "status", "f5",   long_name, "feature_id"};
+    size_t n = sizeof names / sizeof *names;
+    char(*out)[DRIFT_COLUMN_NAME_MAX + 1] = calloc(n, sizeof *out);
+    assert_non_null(out);
+    drift_log_feature_columns(names, n, out);
+    const char *want[] = {
+        "amount", "feature_id",     "amount_2",       "x_y",  "f4", "f5",
+        "f5_2",   "feature_prob_1", "feature_status", "f5_3", NULL, "feature_id_2"};
+    for (size_t i = 0; i < n; i++)
+        if (want[i])
+            assert_string_equal(out[i], want[i]);
+    assert_int_equal(strlen(out[10]), 254); /* cut before the 2-byte character */
+    /* no names: f0.. */
+    drift_log_feature_columns(NULL, 3, out);
+    assert_string_equal(out[2], "f2");
+    assert_true(drift_log_column_reserved("prediction_3"));
+    assert_false(drift_log_column_reserved("amount"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_psi),
+        cmocka_unit_test(test_log_columns),
         cmocka_unit_test(test_js),
         cmocka_unit_test(test_ks),
         cmocka_unit_test(test_csv),

@@ -149,6 +149,49 @@ static void test_embedded(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The cache of parsed views and services: a change through another connection (another
+ * process) is seen by the next lookup; a reference outlives the replacement. */
+static void test_spec_cache(void **state)
+{
+    (void)state;
+    char d[] = "/tmp/mmsp-test-specs.XXXXXX", cmd[128];
+    assert_non_null(mkdtemp(d));
+    struct feat_store *a, *b;
+    struct feat_view v, got;
+    view(&v);
+    assert_int_equal(feat_store_open(d, NULL, &a, err, sizeof err), MMSP_OK);
+    assert_int_equal(feat_store_open(d, NULL, &b, err, sizeof err), MMSP_OK);
+    assert_int_equal(feat_store_get_view(a, "v", &got, err, sizeof err), MMSP_E_NOT_FOUND);
+    assert_non_null(strstr(err, "feature view 'v' is not known"));
+    assert_int_equal(feat_store_put_view(a, &v, err, sizeof err), MMSP_OK);
+    struct feat_specs *old = NULL;
+    assert_int_equal(feat_store_specs(a, &old, err, sizeof err), MMSP_OK);
+    assert_int_equal(feat_specs_view(old, "v")->n_features, 2);
+    assert_null(feat_specs_view(old, "w"));
+    /* the other connection changes the view and adds a service */
+    v.n_features = 1;
+    v.ttl_ms = 5000;
+    assert_int_equal(feat_store_put_view(b, &v, err, sizeof err), MMSP_OK);
+    struct feat_service sv = {.name = "svc", .n_refs = 1, .refs = {"v:n"}};
+    assert_int_equal(feat_store_put_service(b, &sv, err, sizeof err), MMSP_OK);
+    assert_int_equal(feat_store_get_view(a, "v", &got, err, sizeof err), MMSP_OK);
+    if (got.n_features != 1) { /* read within 1 ms of the last version check: not yet */
+        usleep(2000);
+        assert_int_equal(feat_store_get_view(a, "v", &got, err, sizeof err), MMSP_OK);
+    }
+    assert_int_equal(got.n_features, 1);
+    assert_int_equal(got.ttl_ms, 5000);
+    struct feat_service gs;
+    assert_int_equal(feat_store_get_service(a, "svc", &gs, err, sizeof err), MMSP_OK);
+    assert_string_equal(gs.refs[0], "v:n");
+    assert_int_equal(feat_specs_view(old, "v")->n_features, 2); /* the old snapshot lives on */
+    feat_specs_release(old);
+    feat_store_close(a);
+    feat_store_close(b);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_bad_urls(void **state)
 {
     (void)state;
@@ -162,6 +205,7 @@ static void test_bad_urls(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_embedded),
+                                       cmocka_unit_test(test_spec_cache),
                                        cmocka_unit_test(test_bad_urls)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,9 @@
  * written through a prediction log come back from our Parquet reader with every column and
  * value; rows go into several row groups; a record with another feature count starts a new
  * file; the size bound rotates; a record without inputs gets null features; no "*.tmp" file
- * is left once the log is closed.
+ * is left once the log is closed; features are named after the model's names (sanitized,
+ * deduplicated) and a change of names starts a new file; multi-output predictions and
+ * probabilities get prediction_k / prob_k columns.
  * Calls: gateway/predlog, parquet (reader), cmocka.
  */
 #include <dirent.h>
@@ -262,6 +264,155 @@ static void test_rotation(void **state)
     free(dir);
 }
 
+/* Names by version, as the gateway's back end would give them: version 5 has none, version 6
+ * fails, version 7 has fewer names than inputs. */
+static int names_calls;
+static mmsp_err fake_names(void *ctx, const struct predlog_entry *e, char **names, size_t max,
+                           size_t *n)
+{
+    (void)ctx;
+    names_calls++;
+    static const char *const v3[] = {"amount", "id", "amount", "a\tb"};
+    static const char *const v4[] = {"amount", "age", "n3", "prob_x"};
+    const char *const *src = e->version == 3 ? v3 : e->version == 4 ? v4 : v3;
+    *n = 0;
+    if (e->version == 5)
+        return MMSP_OK;
+    if (e->version == 6)
+        return MMSP_E_UNAVAILABLE;
+    size_t k = e->version == 7 ? 3 : 4;
+    assert_true(k <= max);
+    for (size_t i = 0; i < k; i++)
+        names[i] = strdup(src[i]);
+    *n = k;
+    return MMSP_OK;
+}
+
+/* One record of 2 rows x 4 features at `version`, with 2 predictions and 3 probabilities per
+ * row when wide. */
+static void write_named(struct predlog *log, int64_t version, int i, int wide)
+{
+    float in[8], pred[4], prob[6];
+    for (int j = 0; j < 8; j++)
+        in[j] = (float)(i * 10 + j);
+    for (int j = 0; j < 4; j++)
+        pred[j] = (float)j + 0.25f;
+    for (int j = 0; j < 6; j++)
+        prob[j] = (float)j / 8.0f;
+    mmsp_tensor ti = {.dtype = MMSP_DT_FP32, .ndim = 2, .shape = {2, 4}, .data = in, .nbytes = 32};
+    mmsp_tensor tp = {.dtype = MMSP_DT_FP32,
+                      .ndim = wide ? 2 : 1,
+                      .shape = {2, wide ? 2 : 0},
+                      .data = pred,
+                      .nbytes = wide ? 16 : 8};
+    mmsp_tensor tq = {
+        .dtype = MMSP_DT_FP32, .ndim = 2, .shape = {2, 3}, .data = prob, .nbytes = 24};
+    struct predlog_record r = {.time_ms = 1795000000000 + i,
+                               .id = "x",
+                               .deployment = "fraud",
+                               .environment = "production",
+                               .model = "fraud",
+                               .version = version,
+                               .variant = "stable",
+                               .inputs = &ti,
+                               .prediction = &tp,
+                               .probabilities = wide ? &tq : NULL,
+                               .latency_ms = 1,
+                               .status = "ok"};
+    if (!wide)
+        tp.shape[0] = 2;
+    assert_int_equal(predlog_write(log, &r), MMSP_OK);
+}
+
+static void assert_columns(struct parquet_reader *r, const char *const *want, size_t n)
+{
+    const struct parquet_schema *s = parquet_reader_schema(r);
+    if (s->ncols != n)
+        fail_msg("%zu columns, want %zu", s->ncols, n);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(s->fields[i].name, want[i]);
+}
+
+static void test_feature_names(void **state)
+{
+    (void)state;
+    char *dir = make_dir();
+    struct predlog_writer *w = NULL;
+    assert_int_equal(predlog_writer_parquet(0, &w), MMSP_OK);
+    struct predlog_options o = {.dir = dir, .writer = w, .feature_names = fake_names};
+    struct predlog *log = NULL;
+    char err[256] = "";
+    if (predlog_open(&o, &log, err, sizeof err))
+        fail_msg("predlog_open: %s", err);
+    names_calls = 0;
+    write_named(log, 3, 0, 0);
+    write_named(log, 3, 1, 0); /* same names: same file, names asked once */
+    write_named(log, 4, 2, 1); /* other names, wide outputs: file 2 */
+    write_named(log, 5, 3, 1); /* no names: f0.. (file 3) */
+    write_named(log, 6, 4, 1); /* lookup fails: f0.., same file */
+    write_named(log, 7, 5, 1); /* 3 names for 4 inputs: f0.. */
+    write_named(log, 4, 6, 0); /* one prediction per row again: file 4 */
+    predlog_close(log);
+    assert_int_equal(names_calls, 5);
+
+    char *names[16];
+    size_t nf = list_files(dir, names, 16);
+    assert_int_equal(nf, 4);
+    static const char *const c1[] = {"time",       "id",         "deployment", "environment",
+                                     "model",      "version",    "variant",    "entity_id",
+                                     "amount",     "feature_id", "amount_2",   "a_b",
+                                     "prediction", "latency_ms", "status"};
+    static const char *const c2[] = {"time",       "id",           "deployment",   "environment",
+                                     "model",      "version",      "variant",      "entity_id",
+                                     "amount",     "age",          "n3",           "feature_prob_x",
+                                     "prediction", "prediction_0", "prediction_1", "prob_0",
+                                     "prob_1",     "prob_2",       "latency_ms",   "status"};
+    static const char *const c3[] = {"time",       "id",           "deployment",   "environment",
+                                     "model",      "version",      "variant",      "entity_id",
+                                     "f0",         "f1",           "f2",           "f3",
+                                     "prediction", "prediction_0", "prediction_1", "prob_0",
+                                     "prob_1",     "prob_2",       "latency_ms",   "status"};
+    struct parquet_reader *r = open_file(dir, names[0]);
+    assert_columns(r, c1, 15);
+    assert_int_equal(parquet_reader_rows(r), 4);
+    struct parquet_column c;
+    read_col(r, "amount_2", &c);
+    assert_true(((double *)c.values)[3] == 16.0); /* record 1, row 1, feature 2 */
+    parquet_column_free(&c);
+    read_col(r, "prediction", &c);
+    assert_true(((double *)c.values)[1] == 1.25);
+    parquet_column_free(&c);
+    parquet_close(r);
+    r = open_file(dir, names[1]);
+    assert_columns(r, c2, 20);
+    read_col(r, "prediction_1", &c);
+    assert_true(((double *)c.values)[1] == 3.25); /* row 1, output 1 */
+    assert_true(parquet_column_is_null(&c, 0) == 0);
+    parquet_column_free(&c);
+    read_col(r, "prob_2", &c);
+    assert_true(((double *)c.values)[1] == 5.0 / 8.0);
+    parquet_column_free(&c);
+    read_col(r, "prediction", &c);
+    assert_true(parquet_column_is_null(&c, 0)); /* not one number per row */
+    parquet_column_free(&c);
+    parquet_close(r);
+    r = open_file(dir, names[2]);
+    assert_columns(r, c3, 20);
+    assert_int_equal(parquet_reader_rows(r), 6); /* versions 5, 6, 7 */
+    parquet_close(r);
+    r = open_file(dir, names[3]);
+    static const char *const c4[] = {"time",       "id",         "deployment", "environment",
+                                     "model",      "version",    "variant",    "entity_id",
+                                     "amount",     "age",        "n3",         "feature_prob_x",
+                                     "prediction", "latency_ms", "status"};
+    assert_columns(r, c4, 15);
+    parquet_close(r);
+    for (size_t i = 0; i < nf; i++)
+        free(names[i]);
+    remove_dir(dir);
+    free(dir);
+}
+
 static void test_bad_options(void **state)
 {
     (void)state;
@@ -273,9 +424,8 @@ static void test_bad_options(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_schema_change_and_nulls),
-        cmocka_unit_test(test_rotation),
+        cmocka_unit_test(test_round_trip),  cmocka_unit_test(test_schema_change_and_nulls),
+        cmocka_unit_test(test_rotation),    cmocka_unit_test(test_feature_names),
         cmocka_unit_test(test_bad_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
