@@ -108,6 +108,8 @@ struct onnx_slot {
 
 struct onnx_step {
     int node;           /* index into graph nodes */
+    int32_t out0;       /* value its output 0 is written to: the node's, or the last value of
+                           a fused chain (MatMul/Gemm -> Add bias -> Relu, plan.c) */
     void *state;        /* op state from prepare (owned; freed via op->free_state) */
     size_t scratch_off; /* workspace offset of this step's scratch */
     size_t scratch_bytes;
@@ -136,6 +138,15 @@ mmsp_err onnx_plan_build(const struct onnx_graph *g, const int64_t (*in_dims)[ON
                          const mmsp_tensor *inputs, struct onnx_plan **out, int *fail_node,
                          char *err, size_t errlen);
 void onnx_plan_free(const struct onnx_graph *g, struct onnx_plan *p);
+
+/*
+ * Epilogue fusion (implemented in ops/matmul.c, called by the planner): asks a prepared MatMul
+ * or Gemm step (its op and state) to also add a constant float bias row (N elements on the
+ * last dim) or apply Relu to its output. 1 when the step took it on (the planner then drops
+ * the Add / Relu step), 0 when not (another op, another dtype, bias of another shape).
+ */
+int onnx_matmul_fuse_bias(const struct onnx_op *op, void *state, const struct onnx_tensor *bias);
+int onnx_matmul_fuse_relu(const struct onnx_op *op, void *state);
 
 /*
  * Runs a plan's steps on a workspace of at least p->arena_bytes bytes (64-byte aligned).

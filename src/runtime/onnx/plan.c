@@ -4,8 +4,12 @@
  * inputs are all constant are run right away (constant folding: initializers, Constant,
  * Shape-derived chains), nodes no graph output depends on are dropped, and the remaining
  * values get offsets in one workspace arena assigned by liveness (a buffer is reused once its
- * last reader has run). onnx_plan_run executes a plan on a caller's workspace: no allocation.
- * Calls: op.h (operators through their vtable, helpers), graph.h, libc.
+ * last reader has run). A float MatMul/Gemm followed by an Add of a constant bias row and/or a
+ * Relu, each the sole reader of an intermediate that is no graph output, becomes one step
+ * (fuse_epilogues; the product applies them as it stores). onnx_plan_run executes a plan on a
+ * caller's workspace: no allocation.
+ * Calls: op.h (operators through their vtable, helpers), graph.h (onnx_matmul_fuse_* of
+ * ops/matmul.c), libc.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,6 +221,85 @@ static mmsp_err key_const(struct onnx_plan *p, struct onnx_slot *s, const mmsp_t
     return MMSP_OK;
 }
 
+/* Value index written by output k of a step (output 0 may be redirected by fusion). */
+static int32_t step_out(const struct onnx_step *st, const struct onnx_gnode *n, size_t k)
+{
+    return k == 0 ? st->out0 : n->out[k];
+}
+
+static int same_shape(const struct onnx_tensor *a, const struct onnx_tensor *b)
+{
+    if (a->dtype != b->dtype || a->ndim != b->ndim)
+        return 0;
+    for (int d = 0; d < a->ndim; d++)
+        if (a->dims[d] != b->dims[d])
+            return 0;
+    return 1;
+}
+
+/*
+ * Folds Add (constant bias row) and Relu steps into the MatMul/Gemm step before them: the
+ * chain's intermediates must each have that one reader and be no graph output, and the
+ * product's op must accept (onnx_matmul_fuse_*: float, bias of N elements). reader/nread are
+ * n_values scratch. Fused steps are removed; the product writes the chain's last value.
+ */
+static void fuse_epilogues(const struct onnx_graph *g, struct onnx_plan *p, int32_t *reader,
+                           int32_t *nread)
+{
+    for (size_t v = 0; v < g->n_values; v++) {
+        reader[v] = -1;
+        nread[v] = 0;
+    }
+    for (size_t s = 0; s < p->n_steps; s++) {
+        const struct onnx_gnode *n = &g->nodes[p->steps[s].node];
+        for (size_t k = 0; k < n->pub.n_inputs; k++)
+            if (n->in[k] >= 0) {
+                nread[n->in[k]]++;
+                reader[n->in[k]] = (int32_t)s;
+            }
+    }
+    for (size_t i = 0; i < g->n_outputs; i++)
+        nread[g->outputs[i]] += 2; /* a graph output is never an intermediate */
+    for (size_t s = 0; s < p->n_steps; s++) {
+        struct onnx_step *st = &p->steps[s];
+        if (st->node < 0 || !st->state)
+            continue;
+        const struct onnx_gnode *n = &g->nodes[st->node];
+        if (strcmp(n->pub.op_type, "MatMul") != 0 && strcmp(n->pub.op_type, "Gemm") != 0)
+            continue;
+        for (int32_t v = st->out0; v >= 0 && nread[v] == 1;) {
+            struct onnx_step *t = &p->steps[reader[v]];
+            if (t->node < 0)
+                break;
+            const struct onnx_gnode *m = &g->nodes[t->node];
+            if (m->pub.domain[0] || m->pub.n_outputs != 1 || m->out[0] < 0 ||
+                !same_shape(&p->slots[m->out[0]].t, &p->slots[v].t))
+                break;
+            int ok = 0;
+            if (!strcmp(m->pub.op_type, "Add") && m->pub.n_inputs == 2) {
+                int32_t other = m->in[0] == v ? m->in[1] : m->in[0];
+                ok = other >= 0 && p->slots[other].kind == ONNX_SLOT_CONST &&
+                     onnx_matmul_fuse_bias(n->op, st->state, &p->slots[other].t);
+            } else if (!strcmp(m->pub.op_type, "Relu") && m->pub.n_inputs == 1) {
+                ok = onnx_matmul_fuse_relu(n->op, st->state);
+            }
+            if (!ok)
+                break;
+            p->slots[v].kind = ONNX_SLOT_NONE;
+            st->out0 = m->out[0];
+            state_free(m->op, t->state);
+            t->state = NULL;
+            t->node = -1;
+            v = st->out0;
+        }
+    }
+    size_t kept = 0;
+    for (size_t s = 0; s < p->n_steps; s++)
+        if (p->steps[s].node >= 0)
+            p->steps[kept++] = p->steps[s];
+    p->n_steps = kept;
+}
+
 mmsp_err onnx_plan_build(const struct onnx_graph *g, const int64_t (*in_dims)[ONNX_MAX_DIMS],
                          const mmsp_tensor *inputs, struct onnx_plan **out, int *fail_node,
                          char *err, size_t errlen)
@@ -224,6 +307,7 @@ mmsp_err onnx_plan_build(const struct onnx_graph *g, const int64_t (*in_dims)[ON
     mmsp_err rc = MMSP_OK;
     struct onnx_plan *p = NULL;
     int32_t *last = NULL;         /* per value: last step reading it */
+    int32_t *nread = NULL;        /* per value: readers (fusion) */
     unsigned char *needed = NULL; /* per node: some graph output depends on it */
     struct live *lv = NULL;
 
@@ -235,9 +319,10 @@ mmsp_err onnx_plan_build(const struct onnx_graph *g, const int64_t (*in_dims)[ON
     p->slots = calloc(g->n_values ? g->n_values : 1, sizeof *p->slots);
     p->steps = calloc(g->n_nodes ? g->n_nodes : 1, sizeof *p->steps);
     last = malloc((g->n_values ? g->n_values : 1) * sizeof *last);
+    nread = malloc((g->n_values ? g->n_values : 1) * sizeof *nread);
     needed = calloc(g->n_nodes ? g->n_nodes : 1, 1);
     lv = malloc((g->n_values + g->n_nodes + 1) * sizeof *lv);
-    if (!p->slots || !p->steps || !last || !needed || !lv)
+    if (!p->slots || !p->steps || !last || !nread || !needed || !lv)
         goto nomem;
 
     /* which nodes feed a graph output (walk producers backwards) */
@@ -358,9 +443,12 @@ mmsp_err onnx_plan_build(const struct onnx_graph *g, const int64_t (*in_dims)[ON
             p->slots[n->out[k]].kind = ONNX_SLOT_ARENA;
         struct onnx_step *st = &p->steps[p->n_steps++];
         st->node = (int)i;
+        st->out0 = n->pub.n_outputs ? n->out[0] : -1;
         st->state = ctx.state;
         st->scratch_bytes = ctx.scratch_bytes;
     }
+
+    fuse_epilogues(g, p, last, nread);
 
     /* liveness: the last step reading each arena value; graph outputs live to the end */
     for (size_t v = 0; v < g->n_values; v++)
@@ -370,9 +458,11 @@ mmsp_err onnx_plan_build(const struct onnx_graph *g, const int64_t (*in_dims)[ON
         for (size_t k = 0; k < n->pub.n_inputs; k++)
             if (n->in[k] >= 0)
                 last[n->in[k]] = (int32_t)s;
-        for (size_t k = 0; k < n->pub.n_outputs; k++)
-            if (last[n->out[k]] < (int32_t)s)
-                last[n->out[k]] = (int32_t)s;
+        for (size_t k = 0; k < n->pub.n_outputs; k++) {
+            int32_t v = step_out(&p->steps[s], n, k);
+            if (v >= 0 && last[v] < (int32_t)s)
+                last[v] = (int32_t)s;
+        }
     }
     for (size_t i = 0; i < g->n_outputs; i++)
         last[g->outputs[i]] = (int32_t)p->n_steps;
@@ -382,8 +472,11 @@ mmsp_err onnx_plan_build(const struct onnx_graph *g, const int64_t (*in_dims)[ON
         struct onnx_step *st = &p->steps[s];
         const struct onnx_gnode *n = &g->nodes[st->node];
         for (size_t k = 0; k < n->pub.n_outputs; k++) {
-            struct onnx_slot *sl = &p->slots[n->out[k]];
-            sl->offset = place(lv, &nlive, align64(tensor_bytes(&sl->t)) + 64, n->out[k], &high);
+            int32_t v = step_out(st, n, k);
+            if (v < 0)
+                continue;
+            struct onnx_slot *sl = &p->slots[v];
+            sl->offset = place(lv, &nlive, align64(tensor_bytes(&sl->t)) + 64, v, &high);
         }
         if (st->scratch_bytes)
             st->scratch_off = place(lv, &nlive, align64(st->scratch_bytes), -1 - (int32_t)s, &high);
@@ -398,9 +491,11 @@ mmsp_err onnx_plan_build(const struct onnx_graph *g, const int64_t (*in_dims)[ON
             if (n->in[k] >= 0 && last[n->in[k]] == (int32_t)s &&
                 p->slots[n->in[k]].kind == ONNX_SLOT_ARENA)
                 unplace(lv, &nlive, n->in[k]);
-        for (size_t k = 0; k < n->pub.n_outputs; k++)
-            if (last[n->out[k]] == (int32_t)s)
-                unplace(lv, &nlive, n->out[k]);
+        for (size_t k = 0; k < n->pub.n_outputs; k++) {
+            int32_t v = step_out(st, n, k);
+            if (v >= 0 && last[v] == (int32_t)s)
+                unplace(lv, &nlive, v);
+        }
     }
     p->arena_bytes = high;
     *out = p;
@@ -411,6 +506,7 @@ nomem:
     snprintf(err, errlen, "out of memory");
 out:
     free(last);
+    free(nread);
     free(needed);
     free(lv);
     onnx_plan_free(g, p);
@@ -447,7 +543,7 @@ mmsp_err onnx_plan_run(const struct onnx_graph *g, const struct onnx_plan *p, vo
         for (size_t k = 0; k < n->pub.n_inputs; k++)
             in[k] = n->in[k] >= 0 ? &vals[n->in[k]] : NULL;
         for (size_t k = 0; k < n->pub.n_outputs; k++)
-            out[k] = &vals[n->out[k]];
+            out[k] = &vals[step_out(st, n, k)];
         struct onnx_run_ctx ctx = {
             .node = &n->pub,
             .state = st->state,

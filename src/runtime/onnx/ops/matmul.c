@@ -1,20 +1,31 @@
 /*
  * MatMul (numpy semantics: 1-D operands promoted and the added dim removed, batch dims
  * broadcast) and Gemm (transA/transB/alpha/beta, optional C broadcast to [M, N]), ai.onnx
- * opsets 7..17, on float, double, int32, int64. Float products go through OpenBLAS
- * cblas_sgemm/dgemm when M*N*K is at least GEMM_BLAS_MIN (measured crossover, docs/onnx.md),
- * plain loops below it; integer products are plain loops in unsigned arithmetic (wrapping).
- * Calls: op.h helpers, OpenBLAS (cblas.h), libc.
+ * opsets 7..17, on float, double, int32, int64. A float product with a constant 2-D B runs on
+ * the packed GEMM (gemm_packed.c: B packed once per weight tensor, AVX-512 dense and sparse-A
+ * kernels) when the CPU has it; other float products go through OpenBLAS cblas_sgemm/dgemm when
+ * M*N*K is at least GEMM_BLAS_MIN (measured crossover, docs/onnx.md), plain loops below it;
+ * integer products are plain loops in unsigned arithmetic (wrapping). The planner may fuse a
+ * following Add of a constant bias row and a Relu into a float product (onnx_matmul_fuse_*).
+ * Calls: op.h helpers, gemm_packed.h, OpenBLAS (cblas.h), libc; graph.h only for the
+ * declarations of the fusion entry points the planner calls.
  */
 #include <cblas.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/onnx/graph.h"
 #include "runtime/onnx/op.h"
+#include "runtime/onnx/ops/gemm_packed.h"
 
 /* Below this many multiply-adds the plain loops beat cblas_?gemm's call overhead. */
 #define GEMM_BLAS_MIN 128
+/*
+ * Fewest columns for the packed GEMM: its kernels compute 32 columns at a time, and below 32
+ * OpenBLAS wins (64x16x1024: 25 us against 37; 64x32x1024: 47 against 37; docs/onnx.md).
+ */
+#define GEMM_PACKED_MIN_N 32
 
 /*
  * C[M,N] = alpha * op(A) * op(B) + beta * C with row-major A (M x K, or K x M when ta),
@@ -113,9 +124,83 @@ static void gemm(mmsp_dtype t, int ta, int tb, int64_t M, int64_t N, int64_t K, 
     }
 }
 
+/* ---- float epilogue (bias row, Relu) and the packed B, shared by MatMul and Gemm ---- */
+
+/* First member of both ops' states, so the planner's fusion calls can reach it. */
+struct epilogue {
+    int f32;                           /* float product: fusion allowed */
+    int64_t N;                         /* columns of the output */
+    const struct onnx_gemm_packed *pk; /* constant B packed (reference), or NULL */
+    float *bias;                       /* N floats (owned) or NULL */
+    int relu;
+};
+
+static void epilogue_release(struct epilogue *e)
+{
+    onnx_gemm_pack_release(e->pk);
+    free(e->bias);
+}
+
+/* Adds the bias row and applies Relu to `rows` rows of y (the paths without the packed GEMM). */
+static void epilogue_apply(const struct epilogue *e, float *y, int64_t rows)
+{
+    if (!e->bias && !e->relu)
+        return;
+    for (int64_t i = 0; i < rows; i++) {
+        float *r = y + i * e->N;
+        if (e->bias)
+            for (int64_t j = 0; j < e->N; j++)
+                r[j] += e->bias[j];
+        if (e->relu)
+            for (int64_t j = 0; j < e->N; j++)
+                r[j] = (r[j] > 0 || r[j] != r[j]) ? r[j] : 0; /* as Relu: NaN stays */
+    }
+}
+
+/* Whether t is a bias row for N columns: float, constant, N elements on its last dim. */
+static int is_bias_row(const struct onnx_tensor *t, int64_t N)
+{
+    return t && t->dtype == MMSP_DT_FP32 && t->data && t->count == N && t->ndim >= 1 &&
+           t->dims[t->ndim - 1] == N;
+}
+
+/* Adds the constant row `add` (scaled) to the epilogue's bias, creating it. */
+static int bias_add(struct epilogue *e, const float *add, int64_t n_add, float scale)
+{
+    if (!e->bias) {
+        e->bias = calloc((size_t)(e->N ? e->N : 1), sizeof(float));
+        if (!e->bias)
+            return 0;
+    }
+    for (int64_t j = 0; j < e->N; j++)
+        e->bias[j] += scale * add[n_add == 1 ? 0 : j];
+    return 1;
+}
+
+extern const struct onnx_op onnx_op_MatMul, onnx_op_Gemm;
+
+int onnx_matmul_fuse_bias(const struct onnx_op *op, void *state, const struct onnx_tensor *bias)
+{
+    struct epilogue *e = state;
+    if ((op != &onnx_op_MatMul && op != &onnx_op_Gemm) || !e || !e->f32 || e->relu ||
+        !is_bias_row(bias, e->N))
+        return 0;
+    return bias_add(e, bias->data, bias->count, 1.0f);
+}
+
+int onnx_matmul_fuse_relu(const struct onnx_op *op, void *state)
+{
+    struct epilogue *e = state;
+    if ((op != &onnx_op_MatMul && op != &onnx_op_Gemm) || !e || !e->f32 || e->relu)
+        return 0;
+    e->relu = 1;
+    return 1;
+}
+
 /* ---- MatMul ---- */
 
 struct matmul {
+    struct epilogue epi;
     int64_t M, N, K;
     int batch_nd;                                     /* broadcast batch dims of the output */
     int64_t bdims[ONNX_MAX_DIMS];                     /* output batch dims */
@@ -202,8 +287,24 @@ static mmsp_err matmul_prepare(struct onnx_prepare_ctx *ctx)
             s->batch_nd = 0;
         }
     }
-    ctx->state = s;
+    s->epi.f32 = a->dtype == MMSP_DT_FP32;
+    s->epi.N = s->N;
+    /* a constant 2-D float B (shared by every batch) and a variable A (a constant one is
+     * folded at plan time, once): B packed once for the model */
+    if (s->epi.f32 && !a->data && b->data && b->ndim == 2 && s->N >= GEMM_PACKED_MIN_N &&
+        s->M * s->N * s->K >= GEMM_BLAS_MIN) {
+        s->epi.pk = onnx_gemm_pack_get(b->data, 0, s->K, s->N);
+        if (s->epi.pk)
+            ctx->scratch_bytes = onnx_gemm_packed_scratch(s->epi.pk, s->M, 0);
+    }
     return MMSP_OK;
+}
+
+static void matmul_free(void *state)
+{
+    struct matmul *s = state;
+    epilogue_release(&s->epi);
+    free(s);
 }
 
 static mmsp_err matmul_run(const struct onnx_run_ctx *ctx)
@@ -220,18 +321,27 @@ static mmsp_err matmul_run(const struct onnx_run_ctx *ctx)
             ao += idx[d] * s->astr[d];
             bo += idx[d] * s->bstr[d];
         }
-        gemm(a->dtype, 0, 0, s->M, s->N, s->K, 1.0, (const char *)a->data + ao * (int64_t)es,
-             (const char *)b->data + bo * (int64_t)es, 0.0,
-             (char *)y->data + n * s->M * s->N * (int64_t)es);
+        void *yn = (char *)y->data + n * s->M * s->N * (int64_t)es;
+        const void *an = (const char *)a->data + ao * (int64_t)es;
+        if (s->epi.pk) /* B is 2-D: bo == 0 */
+            onnx_gemm_packed_run(s->epi.pk, 0, s->M, 1.0f, an, 0, s->epi.bias, s->epi.relu, yn,
+                                 ctx->scratch, ONNX_GEMM_AUTO);
+        else
+            gemm(a->dtype, 0, 0, s->M, s->N, s->K, 1.0, an,
+                 (const char *)b->data + bo * (int64_t)es, 0.0, yn);
         for (int d = s->batch_nd - 1; d >= 0 && ++idx[d] == s->bdims[d]; d--)
             idx[d] = 0;
     }
+    if (!s->epi.pk && s->epi.f32)
+        epilogue_apply(&s->epi, y->data, s->N ? y->count / s->N : 0);
     return MMSP_OK;
 }
 
 /* ---- Gemm ---- */
 
 struct gemm_state {
+    struct epilogue epi;
+    int c_bias; /* C is a constant row: beta * C is in epi.bias, run ignores C */
     int ta, tb;
     int64_t M, N, K;
     double alpha, beta;
@@ -281,9 +391,12 @@ static mmsp_err gemm_prepare(struct onnx_prepare_ctx *ctx)
     /* The transposed copy belongs to this plan, and a model has a plan per batch size: with
      * dynamic batching a model sees many sizes, and copying a large B for each new one cost
      * more than OpenBLAS's packing saves (measured on the 256->1024->1024->10 MLP). So only
-     * small B are copied; a copy shared by all plans of a model is the better fix. */
-    int pretrans = tb && b->data && (a->dtype == MMSP_DT_FP32 || a->dtype == MMSP_DT_FP64) &&
-                   b->count <= GEMM_PRETRANSPOSE_MAX;
+     * small B are copied. Float B is packed once per model instead where the CPU has the
+     * packed GEMM (below). */
+    int pretrans =
+        tb && b->data &&
+        (a->dtype == MMSP_DT_FP64 || (a->dtype == MMSP_DT_FP32 && !onnx_gemm_packed_available())) &&
+        b->count <= GEMM_PRETRANSPOSE_MAX;
     size_t bt_bytes = pretrans ? (size_t)b->count * onnx_dtype_size(b->dtype) : 0;
     struct gemm_state *s = calloc(1, sizeof *s + bt_bytes);
     if (!s)
@@ -320,7 +433,30 @@ static mmsp_err gemm_prepare(struct onnx_prepare_ctx *ctx)
                                "C does not broadcast to [%lld, %lld]", (long long)s->M,
                                (long long)s->N);
     }
+    s->epi.f32 = a->dtype == MMSP_DT_FP32;
+    s->epi.N = s->N;
+    /* a constant float B: packed once for the model (the original, not this plan's copy) */
+    if (s->epi.f32 && !a->data && b->data && s->N >= GEMM_PACKED_MIN_N &&
+        s->M * s->N * s->K >= GEMM_BLAS_MIN) {
+        s->epi.pk = onnx_gemm_pack_get(b->data, tb != 0, s->K, s->N);
+        if (s->epi.pk) {
+            ctx->scratch_bytes = onnx_gemm_packed_scratch(s->epi.pk, s->M, s->ta);
+            /* a constant C row (or scalar) becomes the epilogue's bias */
+            if (c && s->beta != 0 && c->data && (c->count == 1 || is_bias_row(c, s->N))) {
+                if (!bias_add(&s->epi, c->data, c->count, (float)s->beta))
+                    return MMSP_E_NOMEM;
+                s->c_bias = 1;
+            }
+        }
+    }
     return MMSP_OK;
+}
+
+static void gemm_free(void *state)
+{
+    struct gemm_state *s = state;
+    epilogue_release(&s->epi);
+    free(s);
 }
 
 /* Y = beta * C (broadcast), per dtype. */
@@ -357,7 +493,7 @@ static mmsp_err gemm_run(const struct onnx_run_ctx *ctx)
     struct onnx_tensor *y = ctx->outputs[0];
     double beta = 0;
 
-    if (s->beta != 0) {
+    if (s->beta != 0 && !s->c_bias) {
         const struct onnx_tensor *c = ctx->inputs[2];
         onnx_bcast_fn fn = a->dtype == MMSP_DT_FP32    ? scale_f32
                            : a->dtype == MMSP_DT_FP64  ? scale_f64
@@ -366,8 +502,15 @@ static mmsp_err gemm_run(const struct onnx_run_ctx *ctx)
         onnx_bcast_run(y, 1, &c, fn, &s->beta);
         beta = 1;
     }
+    if (s->epi.pk) {
+        onnx_gemm_packed_run(s->epi.pk, s->ta, s->M, (float)s->alpha, a->data, beta != 0,
+                             s->epi.bias, s->epi.relu, y->data, ctx->scratch, ONNX_GEMM_AUTO);
+        return MMSP_OK;
+    }
     gemm(a->dtype, s->ta, s->tb, s->M, s->N, s->K, s->alpha, a->data, s->bt ? s->bt : b->data, beta,
          y->data);
+    if (s->epi.f32)
+        epilogue_apply(&s->epi, y->data, s->M);
     return MMSP_OK;
 }
 
@@ -382,7 +525,7 @@ const struct onnx_op onnx_op_MatMul = {
     .max_outputs = 1,
     .prepare = matmul_prepare,
     .run = matmul_run,
-    .free_state = NULL,
+    .free_state = matmul_free,
 };
 
 const struct onnx_op onnx_op_Gemm = {
@@ -396,5 +539,5 @@ const struct onnx_op onnx_op_Gemm = {
     .max_outputs = 1,
     .prepare = gemm_prepare,
     .run = gemm_run,
-    .free_state = NULL,
+    .free_state = gemm_free,
 };
