@@ -64,6 +64,8 @@ static void usage(FILE *out)
             "  --max-body-bytes N      largest request body; larger ones get 413\n"
             "                          (default 8388608 = 8 MiB)\n"
             "  --threads N             HTTP event-loop threads (default: number of cores)\n"
+            "  --event-loop epoll|poll how they wait (default epoll; poll parks and resumes\n"
+            "                          requests more cheaply: dynamic batching, docs/http.md)\n"
             "  --idle-timeout SECONDS  close idle or slow connections after this (default 30)\n"
             "  --max-connections N     concurrent connections (default 1024)\n"
             "  --roles LIST            comma-separated roles of this process: gateway,\n"
@@ -296,6 +298,12 @@ int cmd_serve(int argc, char **argv)
             if (parse_num(a, val, 1, 1ull << 32, &v))
                 return EXIT_USAGE;
             o.max_body_bytes = (size_t)v;
+        } else if (strcmp(a, "--event-loop") == 0) {
+            if (!val || (strcmp(val, "epoll") && strcmp(val, "poll"))) {
+                cli_error(a, "expects epoll or poll, got '%s'", val ? val : "");
+                return EXIT_USAGE;
+            }
+            o.use_poll = strcmp(val, "poll") == 0;
         } else if (strcmp(a, "--threads") == 0) {
             if (parse_num(a, val, 1, 1024, &v))
                 return EXIT_USAGE;

@@ -123,9 +123,13 @@ mmsp_err http_router_add(struct http_router *r, const char *method, const char *
 /* --- server ------------------------------------------------------------------------------ */
 
 struct http_server_options {
-    const char *host;          /* numeric address or name; default "127.0.0.1" */
-    uint16_t port;             /* 0 = any free port */
-    unsigned threads;          /* event-loop threads; 0 = number of cores */
+    const char *host; /* numeric address or name; default "127.0.0.1" */
+    uint16_t port;    /* 0 = any free port */
+    unsigned threads; /* event-loop threads; 0 = number of cores */
+    /* How each event-loop thread waits: 0 = epoll (default), 1 = poll. poll() scans every
+     * connection on each wake-up, but parking and resuming a request (http_request_suspend,
+     * what the dynamic batcher does) costs no epoll_ctl calls; docs/http.md has figures. */
+    int use_poll;
     size_t max_body_bytes;     /* request bodies above this get 413; 0 = 8 MiB */
     unsigned idle_timeout_s;   /* idle / slow connections are closed after this; 0 = 30 */
     unsigned max_connections;  /* 0 = 1024 */

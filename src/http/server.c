@@ -519,8 +519,9 @@ mmsp_err http_server_start(const struct http_server_options *opts, struct http_r
         goto out;
     /* ALLOW_SUSPEND_RESUME: handlers may park a request (http_request_suspend) while another
      * thread computes its answer; costs nothing to requests that do not. */
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
-                     MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
+    unsigned flags =
+        (s->o.use_poll ? MHD_USE_POLL_INTERNAL_THREAD : MHD_USE_EPOLL_INTERNAL_THREAD) |
+        MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_TURBO | MHD_ALLOW_SUSPEND_RESUME;
     if (family == AF_INET6)
         flags |= MHD_USE_IPv6;
     /* Options as an array so that the thread pool is only asked for when there is more than
