@@ -99,6 +99,18 @@ static int model_exists(struct registry *r, const char *name, mmsp_err *rc, char
     return found;
 }
 
+/* Opens the write transaction of a change to model `name`, which must exist (else
+ * MMSP_E_NOT_FOUND in MLflow's words). The caller rolls back on failure. */
+static mmsp_err begin_on_model(struct registry *r, const char *name, char *err, size_t errlen)
+{
+    mmsp_err rc = db_begin(r->db, err, errlen);
+    if (rc)
+        return rc;
+    if (!model_exists(r, name, &rc, err, errlen) && rc == MMSP_OK)
+        rc = not_found(name, err, errlen);
+    return rc;
+}
+
 static mmsp_err touch_model(struct registry *r, const char *name, char *err, size_t errlen)
 {
     char now[24];
@@ -300,14 +312,8 @@ mmsp_err registry_model_set_tag(struct registry *r, const char *name, const char
         (rc = reg_check_tag(key, value, err, errlen)))
         return rc;
     reg_lock(r);
-    rc = db_begin(r->db, err, errlen);
-    if (rc)
+    if ((rc = begin_on_model(r, name, err, errlen)))
         goto out;
-    if (!model_exists(r, name, &rc, err, errlen)) {
-        if (rc == MMSP_OK)
-            rc = not_found(name, err, errlen);
-        goto out;
-    }
     if ((rc = upsert_model_tag(r, name, key, value, err, errlen)) ||
         (rc = touch_model(r, name, err, errlen)))
         goto out;
@@ -327,14 +333,8 @@ mmsp_err registry_model_delete_tag(struct registry *r, const char *name, const c
         (rc = reg_check_tag(key, "", err, errlen)))
         return rc;
     reg_lock(r);
-    rc = db_begin(r->db, err, errlen);
-    if (rc)
+    if ((rc = begin_on_model(r, name, err, errlen)))
         goto out;
-    if (!model_exists(r, name, &rc, err, errlen)) {
-        if (rc == MMSP_OK)
-            rc = not_found(name, err, errlen);
-        goto out;
-    }
     const char *p[2] = {name, key};
     /* Deleting an absent tag is not an error (as MLflow). */
     if ((rc = db_exec(r->db, "DELETE FROM model_tags WHERE name = ? AND key = ?", p, 2, NULL, err,
@@ -552,14 +552,8 @@ mmsp_err registry_alias_delete(struct registry *r, const char *name, const char 
         (rc = reg_check_name(alias, "alias", err, errlen)))
         return rc;
     reg_lock(r);
-    rc = db_begin(r->db, err, errlen);
-    if (rc)
+    if ((rc = begin_on_model(r, name, err, errlen)))
         goto out;
-    if (!model_exists(r, name, &rc, err, errlen)) {
-        if (rc == MMSP_OK)
-            rc = not_found(name, err, errlen);
-        goto out;
-    }
     const char *p[2] = {name, alias};
     /* Deleting an absent alias is not an error (as MLflow). */
     rc = db_exec(r->db, "DELETE FROM model_aliases WHERE name = ? AND alias = ?", p, 2, NULL, err,
