@@ -266,6 +266,14 @@ static mmsp_err reload(struct registry *r, const char *name, const char *env,
     return rc;
 }
 
+/* Commits the change, then reads the deployment as it now stands into *out. */
+static mmsp_err commit_and_reload(struct registry *r, const char *name, const char *env,
+                                  struct reg_deployment *out, char *err, size_t errlen)
+{
+    mmsp_err rc = db_commit(r->db, err, errlen);
+    return rc ? rc : reload(r, name, env, out, err, errlen);
+}
+
 /* ---- deploy ---- */
 
 mmsp_err registry_deploy(struct registry *r, const struct reg_deploy_request *req,
@@ -398,9 +406,7 @@ mmsp_err registry_deploy(struct registry *r, const struct reg_deploy_request *re
     }
     if (rc)
         goto out;
-    rc = db_commit(r->db, err, errlen);
-    if (rc == MMSP_OK)
-        rc = reload(r, req->name, env, out, err, errlen);
+    rc = commit_and_reload(r, req->name, env, out, err, errlen);
 out:
     if (rc)
         db_rollback(r->db);
@@ -461,9 +467,7 @@ mmsp_err registry_promote_ex(struct registry *r, const char *name, const char *e
               errlen);
     if (rc)
         goto out;
-    rc = db_commit(r->db, err, errlen);
-    if (rc == MMSP_OK)
-        rc = reload(r, name, env, out, err, errlen);
+    rc = commit_and_reload(r, name, env, out, err, errlen);
 out:
     if (rc)
         db_rollback(r->db);
@@ -611,9 +615,7 @@ mmsp_err registry_rollback_ex(struct registry *r, const char *name, const char *
               errlen);
     if (rc)
         goto out;
-    rc = db_commit(r->db, err, errlen);
-    if (rc == MMSP_OK)
-        rc = reload(r, name, env, out, err, errlen);
+    rc = commit_and_reload(r, name, env, out, err, errlen);
 out:
     if (rc)
         db_rollback(r->db);
