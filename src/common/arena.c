@@ -11,6 +11,7 @@ struct arena_chunk {
     struct arena_chunk *next;
     size_t size; /* usable bytes in mem[] */
     size_t off;
+    unsigned long seq; /* a->chunks when it was made */
     _Alignas(16) unsigned char mem[];
 };
 
@@ -20,6 +21,7 @@ void arena_init(struct arena *a, size_t chunk_size, size_t limit)
     a->used = 0;
     a->limit = limit;
     a->chunk_size = chunk_size < 256 ? 256 : chunk_size;
+    a->chunks = 0;
 }
 
 void *arena_alloc(struct arena *a, size_t size)
@@ -35,6 +37,7 @@ void *arena_alloc(struct arena *a, size_t size)
             return NULL;
         c->size = csize;
         c->off = 0;
+        c->seq = ++a->chunks;
         /* A big one-off block goes behind the current chunk so the current one keeps
          * serving small allocations. */
         if (a->head && rounded > a->chunk_size) {
@@ -88,6 +91,33 @@ void arena_reset(struct arena *a)
     }
     a->head = keep;
     a->used = 0;
+}
+
+void arena_mark(const struct arena *a, struct arena_mark *m)
+{
+    m->head = a->head;
+    m->off = a->head ? a->head->off : 0;
+    m->used = a->used;
+    m->chunks = a->chunks;
+}
+
+/* Chunks made after the mark are unlinked wherever they sit (a big one-off goes behind the
+ * head); the older ones keep their order, so the mark's head is the head again. */
+void arena_rewind(struct arena *a, const struct arena_mark *m)
+{
+    struct arena_chunk **pp = &a->head;
+    while (*pp) {
+        struct arena_chunk *c = *pp;
+        if (c->seq > m->chunks) {
+            *pp = c->next;
+            free(c);
+        } else {
+            pp = &c->next;
+        }
+    }
+    if (a->head)
+        a->head->off = m->off;
+    a->used = m->used;
 }
 
 void arena_release(struct arena *a)

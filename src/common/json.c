@@ -192,17 +192,26 @@ static int strtod_fallback(struct parser *ps, const char *s, size_t n, double *d
     return 0;
 }
 
-static int parse_number(struct parser *ps, struct json_value *out)
+/*
+ * The number at *pp (strict RFC 8259 grammar) into out. Returns 0 with the value set, 1 when
+ * the text is a valid number whose value needs strtod (set no value; the caller converts
+ * [start, *pp)), -1 when it is not a valid number (*what says why, *pp is where). *pp ends
+ * past the number's text in the first two cases. Shared by parse_number and json_scan_number.
+ */
+static inline __attribute__((always_inline)) int scan_number(const char **pp, const char *end,
+                                                             struct json_value *out,
+                                                             const char **what)
 {
-    const char *s = ps->p, *p = ps->p, *end = ps->end;
+    const char *p = *pp;
     int neg = 0;
     if (*p == '-') {
         neg = 1;
         p++;
     }
     if (p >= end || (unsigned)(*p - '0') > 9) {
-        ps->p = p;
-        return fail(ps, "invalid number: digit expected");
+        *pp = p;
+        *what = "invalid number: digit expected";
+        return -1;
     }
     uint64_t m = 0;
     int sig = 0;      /* significant digits accumulated in m */
@@ -212,8 +221,9 @@ static int parse_number(struct parser *ps, struct json_value *out)
     if (*p == '0') {
         p++;
         if (p < end && (unsigned)(*p - '0') <= 9) {
-            ps->p = p;
-            return fail(ps, "invalid number: leading zero");
+            *pp = p;
+            *what = "invalid number: leading zero";
+            return -1;
         }
     } else {
         while (p < end && (unsigned)(*p - '0') <= 9) {
@@ -233,8 +243,9 @@ static int parse_number(struct parser *ps, struct json_value *out)
         integral = 0;
         p++;
         if (p >= end || (unsigned)(*p - '0') > 9) {
-            ps->p = p;
-            return fail(ps, "invalid number: digit expected after '.'");
+            *pp = p;
+            *what = "invalid number: digit expected after '.'";
+            return -1;
         }
         while (p < end && (unsigned)(*p - '0') <= 9) {
             if (m == 0 && *p == '0') {
@@ -258,8 +269,9 @@ static int parse_number(struct parser *ps, struct json_value *out)
             p++;
         }
         if (p >= end || (unsigned)(*p - '0') > 9) {
-            ps->p = p;
-            return fail(ps, "invalid number: digit expected in exponent");
+            *pp = p;
+            *what = "invalid number: digit expected in exponent";
+            return -1;
         }
         int64_t x = 0;
         while (p < end && (unsigned)(*p - '0') <= 9) {
@@ -269,7 +281,7 @@ static int parse_number(struct parser *ps, struct json_value *out)
         }
         e10 += eneg ? -x : x;
     }
-    ps->p = p;
+    *pp = p;
     out->type = JSON_NUMBER;
     out->len = 0;
     out->u.num.is_int = 0;
@@ -292,7 +304,38 @@ static int parse_number(struct parser *ps, struct json_value *out)
     }
     if (!dropped && (clinger(m, e10, neg, &out->u.num.d) || extended(m, e10, neg, &out->u.num.d)))
         return 0;
-    return strtod_fallback(ps, s, (size_t)(p - s), &out->u.num.d);
+    return 1;
+}
+
+static int parse_number(struct parser *ps, struct json_value *out)
+{
+    const char *s = ps->p, *what = NULL;
+    int r = scan_number(&ps->p, ps->end, out, &what);
+    if (r < 0)
+        return fail(ps, what);
+    if (r == 0)
+        return 0;
+    return strtod_fallback(ps, s, (size_t)(ps->p - s), &out->u.num.d);
+}
+
+size_t json_scan_number(const char *text, size_t len, struct json_value *out)
+{
+    const char *p = text, *what = NULL;
+    if (!len)
+        return 0;
+    int r = scan_number(&p, text + len, out, &what);
+    if (r < 0)
+        return 0;
+    size_t n = (size_t)(p - text);
+    if (r > 0) {
+        char copy[64];
+        if (n >= sizeof copy)
+            return 0;
+        memcpy(copy, text, n);
+        copy[n] = '\0';
+        out->u.num.d = strtod(copy, NULL);
+    }
+    return n;
 }
 
 /* ---- strings ---- */

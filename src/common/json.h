@@ -66,6 +66,14 @@ struct json_member {
 mmsp_err json_parse(struct arena *a, const char *text, size_t len, struct json_value *out,
                     char *err, size_t errlen);
 
+/*
+ * Scans one JSON number at text[0..len): returns the bytes it takes and fills *out exactly
+ * as json_parse would (type JSON_NUMBER, u.num), or 0 when the text does not start with a
+ * valid number. Stops at the first byte that cannot continue the number; what follows is the
+ * caller's to check. For readers that decode numbers straight into their own storage.
+ */
+size_t json_scan_number(const char *text, size_t len, struct json_value *out);
+
 /* Object member lookup by key; NULL when absent or when obj is not an object. */
 const struct json_value *json_get(const struct json_value *obj, const char *key);
 

@@ -605,6 +605,229 @@ out:
     return rc;
 }
 
+/* ---- fast path: the usual body in one pass, without a tree ---- */
+
+#define FAST_MAX_INPUTS 8
+
+struct fast {
+    const char *p, *end;
+    struct arena *a;
+};
+
+static inline void fast_ws(struct fast *f)
+{
+    while (f->p < f->end && (*f->p == ' ' || *f->p == '\n' || *f->p == '\r' || *f->p == '\t'))
+        f->p++;
+}
+
+/* Skips white space, then takes `c` when it comes next. */
+static inline int fast_take(struct fast *f, char c)
+{
+    fast_ws(f);
+    if (f->p < f->end && *f->p == c) {
+        f->p++;
+        return 1;
+    }
+    return 0;
+}
+
+/* A string of printable ASCII with no escape (anything else: decline). */
+static int fast_str(struct fast *f, const char **s, size_t *n)
+{
+    fast_ws(f);
+    if (f->p >= f->end || *f->p != '"')
+        return 0;
+    const char *q = ++f->p;
+    while (q < f->end && *q != '"') {
+        unsigned char c = (unsigned char)*q;
+        if (c < 0x20 || c >= 0x7f || c == '\\')
+            return 0;
+        q++;
+    }
+    if (q >= f->end)
+        return 0;
+    *s = f->p;
+    *n = (size_t)(q - f->p);
+    f->p = q + 1;
+    return 1;
+}
+
+static int fast_key(struct fast *f, const char **k, size_t *n)
+{
+    return fast_str(f, k, n) && fast_take(f, ':');
+}
+
+static int key_is(const char *k, size_t n, const char *want)
+{
+    return strlen(want) == n && memcmp(k, want, n) == 0;
+}
+
+static int fast_number(struct fast *f, struct json_value *v)
+{
+    fast_ws(f);
+    size_t used = json_scan_number(f->p, (size_t)(f->end - f->p), v);
+    f->p += used;
+    return used != 0;
+}
+
+/* "shape": [non-negative integers] */
+static int fast_shape(struct fast *f, mmsp_tensor *t)
+{
+    if (!fast_take(f, '['))
+        return 0;
+    if (fast_take(f, ']'))
+        return 1; /* a scalar: ndim 0 */
+    do {
+        struct json_value v;
+        if (t->ndim == MMSP_MAX_DIMS || !fast_number(f, &v) || !v.u.num.is_int || v.u.num.i < 0)
+            return 0;
+        t->shape[t->ndim++] = v.u.num.i;
+    } while (fast_take(f, ','));
+    return fast_take(f, ']');
+}
+
+/* "data": a flat array of exactly shape's element count of numbers the datatype holds. */
+static int fast_data(struct fast *f, mmsp_tensor *t)
+{
+    int64_t elements;
+    if (mmsp_shape_elements(t->shape, t->ndim, &elements) || !fast_take(f, '['))
+        return 0;
+    /* Every element takes at least one byte of the body: a shape the body cannot carry is
+     * never allocated. */
+    if (elements > f->end - f->p)
+        return 0;
+    size_t es = mmsp_dtype_size(t->dtype), nbytes = (size_t)elements * es;
+    void *mem;
+    if (alloc(f->a, nbytes, &mem))
+        return 0;
+    unsigned char *o = mem;
+    int64_t i = 0;
+    if (!fast_take(f, ']')) {
+        do {
+            struct json_value v;
+            if (i == elements || !fast_number(f, &v))
+                return 0;
+            switch (t->dtype) {
+            case MMSP_DT_FP32: {
+                float x = (float)v.u.num.d;
+                if (!isfinite(x))
+                    return 0;
+                memcpy(o + i * 4, &x, 4);
+                break;
+            }
+            case MMSP_DT_FP64:
+                memcpy(o + i * 8, &v.u.num.d, 8);
+                break;
+            case MMSP_DT_INT32: {
+                if (!v.u.num.is_int || v.u.num.i < INT32_MIN || v.u.num.i > INT32_MAX)
+                    return 0;
+                int32_t x = (int32_t)v.u.num.i;
+                memcpy(o + i * 4, &x, 4);
+                break;
+            }
+            default: /* MMSP_DT_INT64 */
+                if (!v.u.num.is_int)
+                    return 0;
+                memcpy(o + i * 8, &v.u.num.i, 8);
+                break;
+            }
+            i++;
+        } while (fast_take(f, ','));
+        if (!fast_take(f, ']'))
+            return 0;
+    }
+    if (i != elements)
+        return 0;
+    t->data = mem;
+    t->nbytes = nbytes;
+    return 1;
+}
+
+/* {"name", "datatype", "shape", "data"}: each once, data after datatype and shape. */
+static int fast_input(struct fast *f, mmsp_tensor *t)
+{
+    memset(t, 0, sizeof *t);
+    int have_dt = 0, have_shape = 0;
+    if (!fast_take(f, '{'))
+        return 0;
+    do {
+        const char *k, *s;
+        size_t kn, n;
+        if (!fast_key(f, &k, &kn))
+            return 0;
+        if (key_is(k, kn, "name") && !t->name) {
+            if (!fast_str(f, &s, &n) || !(t->name = arena_strndup(f->a, s, n)))
+                return 0;
+        } else if (key_is(k, kn, "datatype") && !have_dt) {
+            if (!fast_str(f, &s, &n) || mmsp_dtype_parse(s, n, &t->dtype) ||
+                (t->dtype != MMSP_DT_FP32 && t->dtype != MMSP_DT_FP64 &&
+                 t->dtype != MMSP_DT_INT32 && t->dtype != MMSP_DT_INT64))
+                return 0;
+            have_dt = 1;
+        } else if (key_is(k, kn, "shape") && !have_shape) {
+            if (!fast_shape(f, t))
+                return 0;
+            have_shape = 1;
+        } else if (key_is(k, kn, "data") && have_dt && have_shape && !t->data) {
+            if (!fast_data(f, t))
+                return 0;
+        } else {
+            return 0;
+        }
+    } while (fast_take(f, ','));
+    return fast_take(f, '}') && t->name && t->data;
+}
+
+int v2_request_parse_fast(struct arena *a, const char *body, size_t len, struct v2_request *out)
+{
+    struct fast f = {.p = body, .end = body + len, .a = a};
+    mmsp_tensor in[FAST_MAX_INPUTS];
+    size_t n_in = 0;
+    int have_inputs = 0;
+    struct arena_mark mark;
+    arena_mark(a, &mark);
+    memset(out, 0, sizeof *out);
+    if (!body || !fast_take(&f, '{'))
+        goto decline;
+    do {
+        const char *k, *s;
+        size_t kn, n;
+        if (!fast_key(&f, &k, &kn))
+            goto decline;
+        if (key_is(k, kn, "id") && !out->id) {
+            if (!fast_str(&f, &s, &n) || !(out->id = arena_strndup(a, s, n)))
+                goto decline;
+        } else if (key_is(k, kn, "inputs") && !have_inputs) {
+            if (!fast_take(&f, '['))
+                goto decline;
+            do {
+                if (n_in == FAST_MAX_INPUTS || !fast_input(&f, &in[n_in]))
+                    goto decline;
+                n_in++;
+            } while (fast_take(&f, ','));
+            if (!fast_take(&f, ']'))
+                goto decline;
+            have_inputs = 1;
+        } else {
+            goto decline;
+        }
+    } while (fast_take(&f, ','));
+    if (!fast_take(&f, '}'))
+        goto decline;
+    fast_ws(&f);
+    void *mem;
+    if (f.p != f.end || !have_inputs || alloc(a, n_in * sizeof *in, &mem))
+        goto decline;
+    memcpy(mem, in, n_in * sizeof *in);
+    out->inputs = mem;
+    out->n_inputs = n_in;
+    return 1;
+decline:
+    memset(out, 0, sizeof *out);
+    arena_rewind(a, &mark);
+    return 0;
+}
+
 mmsp_err v2_request_parse(struct arena *a, const char *body, size_t len, int64_t header_len,
                           struct v2_request *out, char *err, size_t errlen)
 {
@@ -624,6 +847,8 @@ mmsp_err v2_request_parse(struct arena *a, const char *body, size_t len, int64_t
                   "Inference-Header-Content-Length %" PRId64 " is negative", header_len);
         goto out;
     }
+    if (header_len == -1 && v2_request_parse_fast(a, body, len, out))
+        goto out;
     const char *bin = body + json_len;
     size_t bin_len = len - json_len;
     size_t cursor = 0;
@@ -1077,8 +1302,12 @@ mmsp_err v2_response_write(struct buf *out, size_t *json_len, const char *model_
         rc = buf_append_str(out, i ? ",{\"name\":" : "{\"name\":");
         if (!rc)
             rc = json_write_string(out, t->name ? t->name : "", t->name ? strlen(t->name) : 0);
+        if (!rc) /* appends, not buf_printf: this runs on every response */
+            rc = buf_append_str(out, ",\"datatype\":\"");
         if (!rc)
-            rc = buf_printf(out, ",\"datatype\":\"%s\",\"shape\":[", dt);
+            rc = buf_append_str(out, dt);
+        if (!rc)
+            rc = buf_append_str(out, "\",\"shape\":[");
         for (int d = 0; d < t->ndim && !rc; d++) {
             if (d)
                 rc = buf_append_char(out, ',');

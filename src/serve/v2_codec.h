@@ -60,6 +60,19 @@ mmsp_err v2_request_parse(struct arena *a, const char *body, size_t len, int64_t
                           struct v2_request *out, char *err, size_t errlen);
 
 /*
+ * The fast path v2_request_parse takes first for bodies without binary data: one pass, numbers
+ * decoded straight into the tensors, no tree. It takes {"id": "...", "inputs": [{"name": "...",
+ * "shape": [...], "datatype": "FP32" | "FP64" | "INT32" | "INT64", "data": [flat numbers]},
+ * ...]} (up to 8 inputs; keys in any order, but an input's "data" after its "datatype" and
+ * "shape", as clients write them), with strings of printable ASCII and no escapes. Anything
+ * else (other keys, parameters, outputs, nested data, a value the datatype cannot hold, any
+ * syntax error, ...) makes it decline: it returns 0 with *out zeroed and the arena as it was,
+ * and the general parser decides (and words any error). Returns 1 with *out exactly what the
+ * general parser produces for the same body (the unit tests and the fuzz driver check both).
+ */
+int v2_request_parse_fast(struct arena *a, const char *body, size_t len, struct v2_request *out);
+
+/*
  * Converts tensor `in` to datatype `want`: any of BOOL, UINT*, INT*, FP16 (as a source only),
  * FP32, FP64 to any of those but FP16; BYTES never converts. The result is allocated from `a`;
  * `in` is borrowed. When the dtype already matches, *out = *in and nothing is copied (out->data

@@ -100,12 +100,48 @@ static void test_arena(void **state)
     arena_release(&a);
 }
 
+/* arena_rewind gives back everything after the mark: small blocks in the head chunk, new
+ * chunks, and a big one-off linked behind the head; what came before stays intact. */
+static void test_arena_rewind(void **state)
+{
+    (void)state;
+    struct arena a;
+    arena_init(&a, 1024, 1 << 20);
+    char *keep = arena_strndup(&a, "kept", 4);
+    assert_non_null(keep);
+    size_t used = a.used;
+    struct arena_mark m;
+    arena_mark(&a, &m);
+    for (int i = 0; i < 40; i++) /* several new chunks */
+        assert_non_null(arena_alloc(&a, 100));
+    assert_non_null(arena_alloc(&a, 5000)); /* one-off behind the head */
+    assert_true(a.used > used + 4000);
+    arena_rewind(&a, &m);
+    assert_int_equal(a.used, used);
+    assert_ptr_equal(a.head, m.head);
+    assert_string_equal(keep, "kept");
+    /* the next allocation continues right after the kept one, in the same chunk */
+    char *next = arena_alloc(&a, 16);
+    assert_ptr_equal(next, keep + 16);
+    /* a mark on an empty arena rewinds to empty */
+    struct arena b;
+    arena_init(&b, 256, 1 << 20);
+    arena_mark(&b, &m);
+    assert_non_null(arena_alloc(&b, 3000));
+    assert_non_null(arena_alloc(&b, 10));
+    arena_rewind(&b, &m);
+    assert_null(b.head);
+    assert_int_equal(b.used, 0);
+    arena_release(&b);
+    arena_release(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_error_table), cmocka_unit_test(test_dtypes),
         cmocka_unit_test(test_shapes),      cmocka_unit_test(test_buf_ceiling),
-        cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_arena),       cmocka_unit_test(test_arena_rewind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

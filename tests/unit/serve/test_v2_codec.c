@@ -721,6 +721,191 @@ static void test_v1_and_simple(void **state)
     assert_non_null(strstr(E, "request needs 'features' or 'instances'"));
 }
 
+/* ---- the fast path (v2_request_parse_fast) against the general parser ---- */
+
+/* Parses `body` both ways: the fast path must `want_fast` (1 = take it, 0 = decline, leaving
+ * the arena as it was), and when it takes it, the result must equal the general parser's
+ * (reached with Inference-Header-Content-Length = the whole body, which skips the fast path). */
+static void check_fast(const char *body, int want_fast)
+{
+    size_t len = strlen(body);
+    char *copy = malloc(len ? len : 1);
+    assert_non_null(copy);
+    memcpy(copy, body, len);
+    struct arena fa, ga;
+    arena_init(&fa, 4096, 16 << 20);
+    arena_init(&ga, 4096, 16 << 20);
+    struct v2_request f, g;
+    int took = v2_request_parse_fast(&fa, copy, len, &f);
+    if (took != want_fast)
+        fail_msg("fast path %s: %s", took ? "took" : "declined", body);
+    if (!took) {
+        assert_int_equal(fa.used, 0);
+        assert_int_equal(f.n_inputs, 0);
+    } else {
+        mmsp_err rc = v2_request_parse(&ga, copy, len, (int64_t)len, &g, E, sizeof E);
+        if (rc)
+            fail_msg("fast path took a body the general parser refuses (%s): %s", E, body);
+        assert_int_equal(f.n_inputs, g.n_inputs);
+        assert_true((f.id == NULL) == (g.id == NULL));
+        if (f.id)
+            assert_string_equal(f.id, g.id);
+        assert_null(f.params);
+        assert_null(f.outputs);
+        for (size_t i = 0; i < f.n_inputs; i++) {
+            const mmsp_tensor *x = &f.inputs[i], *y = &g.inputs[i];
+            assert_string_equal(x->name, y->name);
+            assert_int_equal(x->dtype, y->dtype);
+            assert_int_equal(x->ndim, y->ndim);
+            assert_memory_equal(x->shape, y->shape, sizeof x->shape[0] * (size_t)x->ndim);
+            assert_int_equal(x->nbytes, y->nbytes);
+            if (x->nbytes && memcmp(x->data, y->data, x->nbytes))
+                fail_msg("input %zu: data differs from the general parser's: %s", i, body);
+        }
+    }
+    arena_release(&fa);
+    arena_release(&ga);
+    free(copy);
+}
+
+static void test_fast_path(void **state)
+{
+    (void)state;
+    const char *taken[] = {
+        "{\"inputs\":[{\"name\":\"x\",\"shape\":[1,3],\"datatype\":\"FP32\",\"data\":[1,-2.5,"
+        "3e-2]}]}",
+        " {\n \"id\" : \"r-1\" , \"inputs\" : [ { \"datatype\" : \"FP64\" , \"shape\" : [ 2 ] ,"
+        " \"data\" : [ 0.1 , -0 ] , \"name\" : \"a b\" } ] } \n",
+        "{\"inputs\":[{\"name\":\"i\",\"shape\":[2],\"datatype\":\"INT32\",\"data\":"
+        "[-2147483648,2147483647]},{\"name\":\"j\",\"shape\":[1],\"datatype\":\"INT64\","
+        "\"data\":[-9223372036854775808]}],\"id\":\"\"}",
+        "{\"inputs\":[{\"name\":\"z\",\"shape\":[0,3],\"datatype\":\"FP32\",\"data\":[]}]}",
+        "{\"inputs\":[{\"name\":\"s\",\"shape\":[],\"datatype\":\"FP64\",\"data\":[1e400]}]}",
+        "{\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":\"FP32\",\"data\":"
+        "[0.1000000000000000055511151231257827021181583404541015625]}]}",
+    };
+    for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++)
+        check_fast(taken[i], 1);
+    const char *declined[] = {
+        "", "[]", "{}", "{\"inputs\":[]}", "{\"inputs\":[{}]}",
+        /* other keys, parameters, outputs, duplicates */
+        "{\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":\"FP32\",\"data\":[1]}],"
+        "\"outputs\":[{\"name\":\"y\"}]}",
+        "{\"parameters\":{},\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":\"FP32\","
+        "\"data\":[1]}]}",
+        "{\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":\"FP32\",\"parameters\":{},"
+        "\"data\":[1]}]}",
+        "{\"inputs\":[{\"name\":\"x\",\"name\":\"y\",\"shape\":[1],\"datatype\":\"FP32\","
+        "\"data\":[1]}]}",
+        "{\"id\":\"a\",\"id\":\"b\",\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":"
+        "\"FP32\",\"data\":[1]}]}",
+        /* data before the shape, nested data, escapes and non-ASCII, other datatypes */
+        "{\"inputs\":[{\"name\":\"x\",\"data\":[1],\"shape\":[1],\"datatype\":\"FP32\"}]}",
+        "{\"inputs\":[{\"name\":\"x\",\"shape\":[1,1],\"datatype\":\"FP32\",\"data\":[[1]]}]}",
+        "{\"inputs\":[{\"name\":\"x\\u0041\",\"shape\":[1],\"datatype\":\"FP32\",\"data\":[1]}]}",
+        "{\"inputs\":[{\"name\":\"\xc3\xa9\",\"shape\":[1],\"datatype\":\"FP32\",\"data\":[1]}]}",
+        "{\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":\"UINT8\",\"data\":[1]}]}",
+        "{\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":\"BYTES\",\"data\":[\"a\"]}]}",
+        /* values the datatype does not hold, counts that disagree, bad syntax */
+        "{\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":\"FP32\",\"data\":[1e39]}]}",
+        "{\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":\"INT32\",\"data\":[1.5]}]}",
+        "{\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":\"INT32\",\"data\":"
+        "[2147483648]}]}",
+        "{\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":\"INT64\",\"data\":"
+        "[9223372036854775808]}]}",
+        "{\"inputs\":[{\"name\":\"x\",\"shape\":[2],\"datatype\":\"FP32\",\"data\":[1]}]}",
+        "{\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":\"FP32\",\"data\":[1,2]}]}",
+        "{\"inputs\":[{\"name\":\"x\",\"shape\":[1000000000000],\"datatype\":\"FP32\","
+        "\"data\":[1]}]}",
+        "{\"inputs\":[{\"name\":\"x\",\"shape\":[-1],\"datatype\":\"FP32\",\"data\":[1]}]}",
+        "{\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":\"FP32\",\"data\":[01]}]}",
+        "{\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":\"FP32\",\"data\":[1.]}]}",
+        "{\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":\"FP32\",\"data\":[NaN]}]}",
+        "{\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":\"FP32\",\"data\":[1]}]} x",
+        "{\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":\"FP32\",\"data\":[1]}],}",
+        "{\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":\"FP32\",\"data\":[1]}]",
+    };
+    for (size_t i = 0; i < sizeof declined / sizeof declined[0]; i++)
+        check_fast(declined[i], 0);
+    /* The arena is rewound to where it was, with earlier allocations intact. */
+    char *before = arena_strndup(&A, "before", 6);
+    size_t used = A.used;
+    struct v2_request r;
+    const char *big = "{\"inputs\":[{\"name\":\"x\",\"shape\":[3],\"datatype\":\"FP32\","
+                      "\"data\":[1,2,3]}],\"outputs\":[]}";
+    assert_int_equal(v2_request_parse_fast(&A, big, strlen(big), &r), 0);
+    assert_int_equal(A.used, used);
+    assert_string_equal(before, "before");
+}
+
+/* Random bodies: numbers in every spelling (integers, fractions, exponents, 1 to 25 digits,
+ * signs, values past FP32's range), random white space, the four datatypes; whenever the fast
+ * path takes one, its tensors must equal the general parser's bit for bit. */
+static uint64_t xorshift(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static void test_fast_path_random(void **state)
+{
+    (void)state;
+    static const char *dts[] = {"FP32", "FP64", "INT32", "INT64"};
+    static const char *ws[] = {"", "", "", " ", "\n", " \t"};
+    uint64_t seed = 0x9E3779B97F4A7C15ull;
+#define RND() xorshift(&seed)
+    char *body = malloc(1 << 16);
+    assert_non_null(body);
+    int took = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        const char *dt = dts[RND() % 4];
+        int n = (int)(RND() % 40);
+        size_t o = 0;
+#define W() (o += (size_t)sprintf(body + o, "%s", ws[RND() % 6]))
+        o += (size_t)sprintf(body + o, "{");
+        W();
+        if (RND() % 2)
+            o += (size_t)sprintf(body + o, "\"id\":\"q%d\",", iter);
+        o += (size_t)sprintf(body + o, "\"inputs\":[{\"name\":\"in\",");
+        W();
+        o += (size_t)sprintf(body + o, "\"shape\":[1,%d],\"datatype\":\"%s\",\"data\":[", n, dt);
+        for (int i = 0; i < n; i++) {
+            if (i)
+                body[o++] = ',';
+            W();
+            if (RND() % 3 == 0)
+                body[o++] = '-';
+            int digits = 1 + (int)(RND() % 25);
+            body[o++] = (char)('1' + RND() % 9);
+            int frac = (int)(RND() % 3) == 0 && strcmp(dt, "INT32") && strcmp(dt, "INT64");
+            for (int d = 1; d < digits; d++) {
+                if (frac && d == 1 + (int)(RND() % (unsigned)digits)) {
+                    body[o++] = '.';
+                    frac = 0;
+                }
+                body[o++] = (char)('0' + RND() % 10);
+            }
+            if (RND() % 4 == 0)
+                o += (size_t)sprintf(body + o, "e%s%d", RND() % 2 ? "-" : "", (int)(RND() % 60));
+        }
+        o += (size_t)sprintf(body + o, "]}]}");
+        body[o] = '\0';
+        struct arena fa;
+        arena_init(&fa, 4096, 16 << 20);
+        struct v2_request f;
+        int t = v2_request_parse_fast(&fa, body, o, &f);
+        arena_release(&fa);
+        took += t;
+        check_fast(body, t);
+    }
+    assert_true(took > 600); /* the fast path is not declining everything */
+    free(body);
+#undef W
+#undef RND
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -737,6 +922,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_response_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_response_binary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v1_and_simple, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fast_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fast_path_random, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
