@@ -198,9 +198,8 @@ static int strtod_fallback(struct parser *ps, const char *s, size_t n, double *d
  * [start, *pp)), -1 when it is not a valid number (*what says why, *pp is where). *pp ends
  * past the number's text in the first two cases. Shared by parse_number and json_scan_number.
  */
-static inline __attribute__((always_inline)) int scan_number(const char **pp, const char *end,
-                                                             struct json_value *out,
-                                                             const char **what)
+static inline __attribute__((always_inline)) int
+scan_number(const char **pp, const char *end, struct json_value *out, const char **what)
 {
     const char *p = *pp;
     int neg = 0;

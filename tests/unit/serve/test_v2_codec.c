@@ -787,7 +787,11 @@ static void test_fast_path(void **state)
     for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++)
         check_fast(taken[i], 1);
     const char *declined[] = {
-        "", "[]", "{}", "{\"inputs\":[]}", "{\"inputs\":[{}]}",
+        "",
+        "[]",
+        "{}",
+        "{\"inputs\":[]}",
+        "{\"inputs\":[{}]}",
         /* other keys, parameters, outputs, duplicates */
         "{\"inputs\":[{\"name\":\"x\",\"shape\":[1],\"datatype\":\"FP32\",\"data\":[1]}],"
         "\"outputs\":[{\"name\":\"y\"}]}",
