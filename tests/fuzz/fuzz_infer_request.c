@@ -5,7 +5,9 @@
  * go to v1_request_parse, simple_request_parse and json_parse. The first two bytes choose the
  * Inference-Header-Content-Length: 0xFFFF means "no header" (-1), anything else is a length
  * (checked by the parser against the body, so out-of-range values are exercised too).
- * Every arena and buffer has a small ceiling, as in the server.
+ * Every arena and buffer has a small ceiling, as in the server. Differential check: whenever
+ * v2_request_parse_fast takes a body, the general parser (reached with the header set to the
+ * whole body) must accept it too and produce the same tensors, else the driver aborts.
  * Calls: serve/v2_codec, common/json, common/arena, common/buf.
  */
 #include <stdint.h>
@@ -41,6 +43,34 @@ static void check_response(const mmsp_tensor *outs, size_t n, const int *binary)
     buf_release(&b);
 }
 
+static void check_fast_path(const char *body, size_t len)
+{
+    struct arena fa, ga;
+    arena_init(&fa, 4096, FUZZ_ARENA_LIMIT);
+    arena_init(&ga, 4096, FUZZ_ARENA_LIMIT * 4);
+    struct v2_request f, g;
+    char err[MMSP_ERRMSG_MAX];
+    size_t used = fa.used;
+    if (!v2_request_parse_fast(&fa, body, len, &f)) {
+        if (fa.used != used || f.n_inputs)
+            abort(); /* a decline leaves the arena as it was */
+    } else {
+        if (v2_request_parse(&ga, body, len, (int64_t)len, &g, err, sizeof err) != MMSP_OK ||
+            f.n_inputs != g.n_inputs || (f.id == NULL) != (g.id == NULL) ||
+            (f.id && strcmp(f.id, g.id)))
+            abort();
+        for (size_t i = 0; i < f.n_inputs; i++) {
+            const mmsp_tensor *x = &f.inputs[i], *y = &g.inputs[i];
+            if (strcmp(x->name, y->name) || x->dtype != y->dtype || x->ndim != y->ndim ||
+                memcmp(x->shape, y->shape, sizeof x->shape[0] * (size_t)x->ndim) ||
+                x->nbytes != y->nbytes || (x->nbytes && memcmp(x->data, y->data, x->nbytes)))
+                abort();
+        }
+    }
+    arena_release(&fa);
+    arena_release(&ga);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
@@ -54,6 +84,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(body, data + 2, len);
 
+    if (header_len == -1)
+        check_fast_path(body, len);
     char err[MMSP_ERRMSG_MAX];
     struct arena a;
     arena_init(&a, 4096, FUZZ_ARENA_LIMIT);
