@@ -66,6 +66,10 @@ static void usage(FILE *out)
             "  --threads N             HTTP event-loop threads (default: number of cores)\n"
             "  --event-loop epoll|poll how they wait (default epoll; poll parks and resumes\n"
             "                          requests more cheaply: dynamic batching, docs/http.md)\n"
+            "  --http-sched normal|batch\n"
+            "                          scheduling policy of those threads (default normal;\n"
+            "                          batch = SCHED_BATCH: they do not preempt a batch\n"
+            "                          executor sharing their core, docs/http.md)\n"
             "  --idle-timeout SECONDS  close idle or slow connections after this (default 30)\n"
             "  --max-connections N     concurrent connections (default 1024)\n"
             "  --roles LIST            comma-separated roles of this process: gateway,\n"
@@ -304,6 +308,12 @@ int cmd_serve(int argc, char **argv)
                 return EXIT_USAGE;
             }
             o.use_poll = strcmp(val, "poll") == 0;
+        } else if (strcmp(a, "--http-sched") == 0) {
+            if (!val || (strcmp(val, "normal") && strcmp(val, "batch"))) {
+                cli_error(a, "expects normal or batch, got '%s'", val ? val : "");
+                return EXIT_USAGE;
+            }
+            o.http_sched_batch = strcmp(val, "batch") == 0;
         } else if (strcmp(a, "--threads") == 0) {
             if (parse_num(a, val, 1, 1024, &v))
                 return EXIT_USAGE;

@@ -130,6 +130,11 @@ struct http_server_options {
      * connection on each wake-up, but parking and resuming a request (http_request_suspend,
      * what the dynamic batcher does) costs no epoll_ctl calls; docs/http.md has figures. */
     int use_poll;
+    /* 1 = the event-loop threads run as SCHED_BATCH: their wake-ups do not preempt the thread
+     * running on their core, so an executor that shares a core with them finishes its batch
+     * (and resumes all its requests) before they handle the answers. Costs latency when the
+     * core is busy with other work; docs/http.md has figures. */
+    int sched_batch;
     size_t max_body_bytes;     /* request bodies above this get 413; 0 = 8 MiB */
     unsigned idle_timeout_s;   /* idle / slow connections are closed after this; 0 = 30 */
     unsigned max_connections;  /* 0 = 1024 */

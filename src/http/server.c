@@ -11,6 +11,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -546,8 +548,22 @@ mmsp_err http_server_start(const struct http_server_options *opts, struct http_r
     if (s->o.threads > 1)
         ops[sizeof ops / sizeof ops[0] - 2] =
             (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)s->o.threads, NULL};
+    /* libmicrohttpd's threads inherit the starting thread's policy (glibc's default
+     * PTHREAD_INHERIT_SCHED): switch this thread for the start, then switch it back. */
+    int policy = SCHED_OTHER;
+    struct sched_param param = {0}, batch = {0};
+    int switched = s->o.sched_batch &&
+                   pthread_getschedparam(pthread_self(), &policy, &param) == 0 &&
+                   pthread_setschedparam(pthread_self(), SCHED_BATCH, &batch) == 0;
+    if (s->o.sched_batch && !switched) {
+        snprintf(err, errlen, "cannot set SCHED_BATCH for the event-loop threads");
+        rc = MMSP_E_IO;
+        goto out;
+    }
     s->daemon = MHD_start_daemon(flags, s->o.port, NULL, NULL, on_access, s, MHD_OPTION_ARRAY, ops,
                                  MHD_OPTION_END);
+    if (switched)
+        pthread_setschedparam(pthread_self(), policy, &param);
     if (!s->daemon) {
         snprintf(err, errlen, "cannot listen on %s:%u: %s", s->o.host, (unsigned)s->o.port,
                  errno ? strerror(errno) : "libmicrohttpd refused to start");

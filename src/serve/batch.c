@@ -393,15 +393,32 @@ mmsp_err serve_batcher_new(const char *name, const mmsp_model *m, const struct m
         if (!e->in || !e->out || !e->in_t || !e->out_t)
             goto nomem;
     }
+    /* Executors run as SCHED_OTHER whoever loads the model (an event-loop thread may, on
+     * /v2/repository/.../load, and those can be SCHED_BATCH: --http-sched batch). */
+    pthread_attr_t attr;
+    struct sched_param param = {0};
+    int ae = pthread_attr_init(&attr);
+    if (!ae && (pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED) ||
+                pthread_attr_setschedpolicy(&attr, SCHED_OTHER) ||
+                pthread_attr_setschedparam(&attr, &param))) {
+        pthread_attr_destroy(&attr);
+        ae = 1;
+    }
     for (int i = 0; i < b->n_threads; i++) {
-        int e = pthread_create(&b->threads[i], NULL, executor_main, &b->ex[i]);
+        int e = pthread_create(&b->threads[i], ae ? NULL : &attr, executor_main, &b->ex[i]);
+        if (!e)
+            pthread_setname_np(b->threads[i], "mmsp-batch");
         if (e) {
+            if (!ae)
+                pthread_attr_destroy(&attr);
             snprintf(err, errlen, "model '%s': cannot start batch executor thread %d: %s", name, i,
                      strerror(e));
             batcher_destroy(b, i);
             return MMSP_E_INTERNAL;
         }
     }
+    if (!ae)
+        pthread_attr_destroy(&attr);
     *out = b;
     return MMSP_OK;
 nomem:

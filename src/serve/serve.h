@@ -31,6 +31,7 @@ struct serve_options {
     size_t max_body_bytes;     /* default 8 MiB */
     unsigned threads;          /* 0 = number of cores */
     int use_poll;              /* HTTP event loop: 0 = epoll, 1 = poll (--event-loop) */
+    int http_sched_batch;      /* HTTP threads as SCHED_BATCH (--http-sched batch) */
     unsigned idle_timeout_s;   /* default 30 */
     unsigned max_connections;  /* default 1024 */
     /* Roles (docs/gateway.md "Remote inference"): SERVE_ROLE_* bits; 0 = all. Without the

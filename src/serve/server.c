@@ -340,6 +340,7 @@ mmsp_err serve_server_start(const struct serve_options *o, struct serve_server *
         .port = o->port,
         .threads = o->threads,
         .use_poll = o->use_poll,
+        .sched_batch = o->http_sched_batch,
         .max_body_bytes = o->max_body_bytes,
         .idle_timeout_s = o->idle_timeout_s,
         .max_connections = o->max_connections,

@@ -12,7 +12,9 @@
 #  - A model with a long delay (3 s): reload and unload while requests are queued (they finish
 #    on the old version, 200), and SIGTERM with requests queued: they are answered at once
 #    (drained, not after the delay) and the server exits 0 (ASan build: no leak, no error).
-#  - The same clients, stats and SIGTERM drain with --event-loop poll.
+#  - The same clients, stats and SIGTERM drain with --event-loop poll and --http-sched batch;
+#    there the event-loop threads run as SCHED_BATCH and the executors (also those a reload
+#    starts from an event-loop thread) as SCHED_OTHER.
 source "$(dirname "$0")/lib.sh"
 fixtures
 
@@ -209,11 +211,34 @@ if $PY -c "import sys; sys.exit(0 if $T1 - $T0 < 2.5 else 1)"; then pass; else f
 SERVER_PID=""
 expect_slow_answers 4 "queued at SIGTERM (drained)" 2.9
 
-# --- the same clients on the poll event loop (--event-loop poll) ---------------------------------
+# --- the same clients on the poll event loop (--event-loop poll, --http-sched batch) -----------
 # Suspended connections are parked and resumed by another path in libmicrohttpd's poll loop
 # (no epoll set to leave and rejoin): every client must still get exactly its own rows, and
 # queued requests must still drain at SIGTERM.
-start_server --model-repository "$FIXTURES" --threads 1 --event-loop poll
+start_server --model-repository "$FIXTURES" --threads 1 --event-loop poll --http-sched batch
+# thread policies: "NAME POLICY" per thread (chrt, util-linux)
+policies() {
+  local t
+  for t in /proc/"$SERVER_PID"/task/*; do
+    printf '%s %s\n' "$(cat "$t/comm")" "$(chrt -p "${t##*/}" | sed -n 's/.*policy: //p')"
+  done
+}
+expect_policies() { # WHAT
+  local p
+  p=$(policies)
+  if printf '%s\n' "$p" | grep -q '^MHD.* SCHED_BATCH$' &&
+    ! printf '%s\n' "$p" | grep '^MHD' | grep -qv 'SCHED_BATCH$' &&
+    [ "$(printf '%s\n' "$p" | grep -c '^mmsp-batch SCHED_OTHER$')" -ge 2 ] &&
+    ! printf '%s\n' "$p" | grep '^mmsp-batch' | grep -qv 'SCHED_OTHER$'; then
+    pass
+  else
+    fail "$1: event-loop threads must be SCHED_BATCH, executors SCHED_OTHER: $(printf '%s' "$p" | tr '\n' ';')"
+  fi
+}
+expect_policies "--http-sched batch"
+req POST /v2/repository/models/batched/load
+expect_status 200 "reload from an event-loop thread"
+expect_policies "--http-sched batch, after a reload"
 OUT=$($PY "$WORK/drive.py" "$PORT" "$MODEL_FILE" 2>&1)
 if printf '%s' "$OUT" | jqe '.ok == 640 and .n_errors == 0'; then
   pass
