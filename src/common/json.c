@@ -713,6 +713,44 @@ out:
     return rc;
 }
 
+int json_cur_str(struct json_cursor *c, const char **s, size_t *n)
+{
+    json_cur_ws(c);
+    if (c->p >= c->end || *c->p != '"')
+        return 0;
+    const char *q = c->p + 1;
+    while (q < c->end && *q != '"') {
+        unsigned char ch = (unsigned char)*q;
+        if (ch < 0x20 || ch >= 0x7f || ch == '\\')
+            return 0;
+        q++;
+    }
+    if (q >= c->end)
+        return 0;
+    *s = c->p + 1;
+    *n = (size_t)(q - *s);
+    c->p = q + 1;
+    return 1;
+}
+
+int json_cur_key(struct json_cursor *c, const char **k, size_t *n)
+{
+    return json_cur_str(c, k, n) && json_cur_take(c, ':');
+}
+
+int json_cur_number(struct json_cursor *c, struct json_value *v)
+{
+    json_cur_ws(c);
+    size_t used = json_scan_number(c->p, (size_t)(c->end - c->p), v);
+    c->p += used;
+    return used != 0;
+}
+
+int json_key_is(const char *k, size_t n, const char *want)
+{
+    return strlen(want) == n && memcmp(k, want, n) == 0;
+}
+
 const struct json_value *json_get(const struct json_value *obj, const char *key)
 {
     if (!obj || obj->type != JSON_OBJECT)

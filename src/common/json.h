@@ -74,6 +74,45 @@ mmsp_err json_parse(struct arena *a, const char *text, size_t len, struct json_v
  */
 size_t json_scan_number(const char *text, size_t len, struct json_value *out);
 
+/*
+ * A cursor for one-pass readers of known shapes (the infer fast paths): each call skips white
+ * space, then takes one token or returns 0 leaving the cursor where the token should be.
+ * Strings are taken only when they are printable ASCII without escapes (the caller declines
+ * anything else to the tree reader); numbers through json_scan_number.
+ */
+struct json_cursor {
+    const char *p, *end;
+};
+
+static inline void json_cur_ws(struct json_cursor *c)
+{
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t'))
+        c->p++;
+}
+
+/* Takes the character `ch` when it comes next. */
+static inline int json_cur_take(struct json_cursor *c, char ch)
+{
+    json_cur_ws(c);
+    if (c->p < c->end && *c->p == ch) {
+        c->p++;
+        return 1;
+    }
+    return 0;
+}
+
+/* A string of printable ASCII (0x20-0x7e) without escapes: *s, *n point into the text. */
+int json_cur_str(struct json_cursor *c, const char **s, size_t *n);
+
+/* A string (as json_cur_str), then ':'. */
+int json_cur_key(struct json_cursor *c, const char **k, size_t *n);
+
+/* A number into *v (json_scan_number). */
+int json_cur_number(struct json_cursor *c, struct json_value *v);
+
+/* Whether the n bytes at k are the NUL-terminated `want`. */
+int json_key_is(const char *k, size_t n, const char *want);
+
 /* Object member lookup by key; NULL when absent or when obj is not an object. */
 const struct json_value *json_get(const struct json_value *obj, const char *key);
 

@@ -609,88 +609,27 @@ out:
 
 #define FAST_MAX_INPUTS 8
 
-struct fast {
-    const char *p, *end;
-    struct arena *a;
-};
-
-static inline void fast_ws(struct fast *f)
-{
-    while (f->p < f->end && (*f->p == ' ' || *f->p == '\n' || *f->p == '\r' || *f->p == '\t'))
-        f->p++;
-}
-
-/* Skips white space, then takes `c` when it comes next. */
-static inline int fast_take(struct fast *f, char c)
-{
-    fast_ws(f);
-    if (f->p < f->end && *f->p == c) {
-        f->p++;
-        return 1;
-    }
-    return 0;
-}
-
-/* A string of printable ASCII with no escape (anything else: decline). */
-static int fast_str(struct fast *f, const char **s, size_t *n)
-{
-    fast_ws(f);
-    if (f->p >= f->end || *f->p != '"')
-        return 0;
-    const char *q = ++f->p;
-    while (q < f->end && *q != '"') {
-        unsigned char c = (unsigned char)*q;
-        if (c < 0x20 || c >= 0x7f || c == '\\')
-            return 0;
-        q++;
-    }
-    if (q >= f->end)
-        return 0;
-    *s = f->p;
-    *n = (size_t)(q - f->p);
-    f->p = q + 1;
-    return 1;
-}
-
-static int fast_key(struct fast *f, const char **k, size_t *n)
-{
-    return fast_str(f, k, n) && fast_take(f, ':');
-}
-
-static int key_is(const char *k, size_t n, const char *want)
-{
-    return strlen(want) == n && memcmp(k, want, n) == 0;
-}
-
-static int fast_number(struct fast *f, struct json_value *v)
-{
-    fast_ws(f);
-    size_t used = json_scan_number(f->p, (size_t)(f->end - f->p), v);
-    f->p += used;
-    return used != 0;
-}
-
 /* "shape": [non-negative integers] */
-static int fast_shape(struct fast *f, mmsp_tensor *t)
+static int fast_shape(struct json_cursor *f, mmsp_tensor *t)
 {
-    if (!fast_take(f, '['))
+    if (!json_cur_take(f, '['))
         return 0;
-    if (fast_take(f, ']'))
+    if (json_cur_take(f, ']'))
         return 1; /* a scalar: ndim 0 */
     do {
         struct json_value v;
-        if (t->ndim == MMSP_MAX_DIMS || !fast_number(f, &v) || !v.u.num.is_int || v.u.num.i < 0)
+        if (t->ndim == MMSP_MAX_DIMS || !json_cur_number(f, &v) || !v.u.num.is_int || v.u.num.i < 0)
             return 0;
         t->shape[t->ndim++] = v.u.num.i;
-    } while (fast_take(f, ','));
-    return fast_take(f, ']');
+    } while (json_cur_take(f, ','));
+    return json_cur_take(f, ']');
 }
 
 /* "data": a flat array of exactly shape's element count of numbers the datatype holds. */
-static int fast_data(struct fast *f, mmsp_tensor *t)
+static int fast_data(struct json_cursor *f, struct arena *a, mmsp_tensor *t)
 {
     int64_t elements;
-    if (mmsp_shape_elements(t->shape, t->ndim, &elements) || !fast_take(f, '['))
+    if (mmsp_shape_elements(t->shape, t->ndim, &elements) || !json_cur_take(f, '['))
         return 0;
     /* Every element takes at least one byte of the body: a shape the body cannot carry is
      * never allocated. */
@@ -698,14 +637,14 @@ static int fast_data(struct fast *f, mmsp_tensor *t)
         return 0;
     size_t es = mmsp_dtype_size(t->dtype), nbytes = (size_t)elements * es;
     void *mem;
-    if (alloc(f->a, nbytes, &mem))
+    if (alloc(a, nbytes, &mem))
         return 0;
     unsigned char *o = mem;
     int64_t i = 0;
-    if (!fast_take(f, ']')) {
+    if (!json_cur_take(f, ']')) {
         do {
             struct json_value v;
-            if (i == elements || !fast_number(f, &v))
+            if (i == elements || !json_cur_number(f, &v))
                 return 0;
             switch (t->dtype) {
             case MMSP_DT_FP32: {
@@ -732,8 +671,8 @@ static int fast_data(struct fast *f, mmsp_tensor *t)
                 break;
             }
             i++;
-        } while (fast_take(f, ','));
-        if (!fast_take(f, ']'))
+        } while (json_cur_take(f, ','));
+        if (!json_cur_take(f, ']'))
             return 0;
     }
     if (i != elements)
@@ -744,77 +683,77 @@ static int fast_data(struct fast *f, mmsp_tensor *t)
 }
 
 /* {"name", "datatype", "shape", "data"}: each once, data after datatype and shape. */
-static int fast_input(struct fast *f, mmsp_tensor *t)
+static int fast_input(struct json_cursor *f, struct arena *a, mmsp_tensor *t)
 {
     memset(t, 0, sizeof *t);
     int have_dt = 0, have_shape = 0;
-    if (!fast_take(f, '{'))
+    if (!json_cur_take(f, '{'))
         return 0;
     do {
         const char *k, *s;
         size_t kn, n;
-        if (!fast_key(f, &k, &kn))
+        if (!json_cur_key(f, &k, &kn))
             return 0;
-        if (key_is(k, kn, "name") && !t->name) {
-            if (!fast_str(f, &s, &n) || !(t->name = arena_strndup(f->a, s, n)))
+        if (json_key_is(k, kn, "name") && !t->name) {
+            if (!json_cur_str(f, &s, &n) || !(t->name = arena_strndup(a, s, n)))
                 return 0;
-        } else if (key_is(k, kn, "datatype") && !have_dt) {
-            if (!fast_str(f, &s, &n) || mmsp_dtype_parse(s, n, &t->dtype) ||
+        } else if (json_key_is(k, kn, "datatype") && !have_dt) {
+            if (!json_cur_str(f, &s, &n) || mmsp_dtype_parse(s, n, &t->dtype) ||
                 (t->dtype != MMSP_DT_FP32 && t->dtype != MMSP_DT_FP64 &&
                  t->dtype != MMSP_DT_INT32 && t->dtype != MMSP_DT_INT64))
                 return 0;
             have_dt = 1;
-        } else if (key_is(k, kn, "shape") && !have_shape) {
+        } else if (json_key_is(k, kn, "shape") && !have_shape) {
             if (!fast_shape(f, t))
                 return 0;
             have_shape = 1;
-        } else if (key_is(k, kn, "data") && have_dt && have_shape && !t->data) {
-            if (!fast_data(f, t))
+        } else if (json_key_is(k, kn, "data") && have_dt && have_shape && !t->data) {
+            if (!fast_data(f, a, t))
                 return 0;
         } else {
             return 0;
         }
-    } while (fast_take(f, ','));
-    return fast_take(f, '}') && t->name && t->data;
+    } while (json_cur_take(f, ','));
+    return json_cur_take(f, '}') && t->name && t->data;
 }
 
 int v2_request_parse_fast(struct arena *a, const char *body, size_t len, struct v2_request *out)
 {
-    struct fast f = {.p = body, .end = body + len, .a = a};
+    struct json_cursor f = {.p = body, .end = body + len};
     mmsp_tensor in[FAST_MAX_INPUTS];
     size_t n_in = 0;
     int have_inputs = 0;
     struct arena_mark mark;
     arena_mark(a, &mark);
     memset(out, 0, sizeof *out);
-    if (!body || !fast_take(&f, '{'))
+    if (!body || !json_cur_take(&f, '{'))
         goto decline;
     do {
         const char *k, *s;
         size_t kn, n;
-        if (!fast_key(&f, &k, &kn))
+        if (!json_cur_key(&f, &k, &kn))
             goto decline;
-        if (key_is(k, kn, "id") && !out->id) {
-            if (!fast_str(&f, &s, &n) || !(out->id = arena_strndup(a, s, n)))
+        if (json_key_is(k, kn, "id") && !out->id) {
+            if (!json_cur_str(&f, &s, &n) || !(out->id = arena_strndup(a, s, n)))
                 goto decline;
-        } else if (key_is(k, kn, "inputs") && !have_inputs) {
-            if (!fast_take(&f, '['))
+        } else if (json_key_is(k, kn, "inputs") && !have_inputs) {
+            if (!json_cur_take(&f, '['))
                 goto decline;
             do {
-                if (n_in == FAST_MAX_INPUTS || !fast_input(&f, &in[n_in]))
+                if (n_in == FAST_MAX_INPUTS || !fast_input(&f, a, &in[n_in]))
                     goto decline;
                 n_in++;
-            } while (fast_take(&f, ','));
-            if (!fast_take(&f, ']'))
+            } while (json_cur_take(&f, ','));
+            if (!json_cur_take(&f, ']'))
                 goto decline;
             have_inputs = 1;
         } else {
             goto decline;
         }
-    } while (fast_take(&f, ','));
-    if (!fast_take(&f, '}'))
+    } while (json_cur_take(&f, ','));
+    if (!json_cur_take(&f, '}'))
         goto decline;
-    fast_ws(&f);
+    json_cur_ws(&f);
     void *mem;
     if (f.p != f.end || !have_inputs || alloc(a, n_in * sizeof *in, &mem))
         goto decline;
