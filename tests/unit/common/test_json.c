@@ -20,15 +20,13 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/json.h"
+#include "../test_rng.h"
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
 
 static uint64_t rng(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
+    return test_xorshift64(&rng_state);
 }
 
 /* Parses s (copied to an exact-size heap block, so ASan sees any read past len). */

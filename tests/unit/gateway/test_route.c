@@ -18,6 +18,7 @@
 #include "common/arena.h"
 #include "common/json.h"
 #include "gateway/gateway_internal.h"
+#include "../test_rng.h"
 
 #define USERS 20000
 
@@ -239,14 +240,6 @@ static void check_fast(const char *body, int want)
     free(copy);
 }
 
-static uint64_t xorshift(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
 static void test_parse_fast(void **state)
 {
     (void)state;
@@ -290,21 +283,21 @@ static void test_parse_fast(void **state)
     int took = 0;
     for (int iter = 0; iter < 2000; iter++) {
         size_t o = (size_t)sprintf(body, "{\"deployment\":\"dep\",%s\"inputs\":",
-                                   xorshift(&seed) % 2 ? "\"id\":\"x\"," : "");
-        int flat = (int)(xorshift(&seed) % 3 == 0);
-        int rows = flat ? 1 : 1 + (int)(xorshift(&seed) % 4),
-            cols = 1 + (int)(xorshift(&seed) % 12);
+                                   test_xorshift64(&seed) % 2 ? "\"id\":\"x\"," : "");
+        int flat = (int)(test_xorshift64(&seed) % 3 == 0);
+        int rows = flat ? 1 : 1 + (int)(test_xorshift64(&seed) % 4),
+            cols = 1 + (int)(test_xorshift64(&seed) % 12);
         body[o++] = '[';
         for (int r = 0; r < rows; r++) {
             if (r)
                 body[o++] = ',';
             if (!flat)
                 body[o++] = '[';
-            int w = cols + (xorshift(&seed) % 50 == 0); /* now and then a ragged row */
+            int w = cols + (test_xorshift64(&seed) % 50 == 0); /* now and then a ragged row */
             for (int k = 0; k < w; k++) {
                 if (k)
                     body[o++] = ',';
-                uint64_t x = xorshift(&seed);
+                uint64_t x = test_xorshift64(&seed);
                 if (x % 10 == 0)
                     o += (size_t)sprintf(body + o, "null");
                 else

@@ -14,15 +14,13 @@
 #include <cmocka.h>
 
 #include "parquet/pq_internal.h"
+#include "../test_rng.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 
 static uint64_t next(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
+    return test_xorshift64(&rng);
 }
 
 static void test_rle_roundtrip(void **state)

@@ -24,15 +24,13 @@
 #include "runtime/onnx/graph.h"
 #include "runtime/onnx/op.h"
 #include "runtime/onnx/ops/gemm_packed.h"
+#include "../test_rng.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint32_t rnd(void)
 {
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (uint32_t)(rng_state >> 11);
+    return (uint32_t)(test_xorshift64(&rng_state) >> 11);
 }
 
 /* Uniform in [-1, 1), never exactly 0 (zeros are placed on purpose). */

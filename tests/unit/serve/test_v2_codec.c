@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "serve/v2_codec.h"
+#include "../test_rng.h"
 
 static struct arena A;
 static char E[MMSP_ERRMSG_MAX];
@@ -845,21 +846,13 @@ static void test_fast_path(void **state)
 /* Random bodies: numbers in every spelling (integers, fractions, exponents, 1 to 25 digits,
  * signs, values past FP32's range), random white space, the four datatypes; whenever the fast
  * path takes one, its tensors must equal the general parser's bit for bit. */
-static uint64_t xorshift(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
 static void test_fast_path_random(void **state)
 {
     (void)state;
     static const char *dts[] = {"FP32", "FP64", "INT32", "INT64"};
     static const char *ws[] = {"", "", "", " ", "\n", " \t"};
     uint64_t seed = 0x9E3779B97F4A7C15ull;
-#define RND() xorshift(&seed)
+#define RND() test_xorshift64(&seed)
     char *body = malloc(1 << 16);
     assert_non_null(body);
     int took = 0;
