@@ -67,17 +67,6 @@ struct gateway_request {
  */
 mmsp_err gateway_request_parse(struct arena *a, const char *body, size_t len,
                                struct gateway_request *out, char *err, size_t errlen);
-/*
- * The two halves of gateway_request_parse, exposed for tests and the fuzz driver. _fast takes
- * {"deployment": "...", "inputs": [[numbers or null, ...], ...] or [...], "id": "..."} (keys
- * in any order, strings of printable ASCII without escapes) in one pass and returns 1 with
- * *out what _tree gives for the same body; anything else returns 0 with *out zeroed and the
- * arena as it was. _tree is the general reader (a json_parse tree).
- */
-int gateway_request_parse_fast(struct arena *a, const char *body, size_t len,
-                               struct gateway_request *out);
-mmsp_err gateway_request_parse_tree(struct arena *a, const char *body, size_t len,
-                                    struct gateway_request *out, char *err, size_t errlen);
 
 /* The one-row FP32 tensor [1, n] for named features `features` ordered as names[0..n)
  * (borrowed). Every name must be present with a number (or null = missing, NaN); a feature

@@ -4,8 +4,6 @@
  * named features by the model's feature names, and compares two predictions (shadow
  * agreement). Bad input is an error with a message, never a crash: tests/fuzz/fuzz_gateway_
  * request.c drives the parser.
- * The usual body ({"deployment", "inputs", "id"}) is read in one pass straight into the rows
- * (gateway_request_parse_fast); anything else goes to the tree reader, which words the errors.
  * Calls: common/json, common/arena.
  */
 #include <math.h>
@@ -104,123 +102,8 @@ static mmsp_err short_text(struct arena *a, const struct json_value *root, const
     return MMSP_OK;
 }
 
-/* ---- fast path: the usual body in one pass, without a tree ---- */
-
-/* A feature value: a number, or null (NaN), as value_of reads them. */
-static int fast_value(struct json_cursor *c, float *out)
-{
-    json_cur_ws(c);
-    if (c->end - c->p >= 4 && memcmp(c->p, "null", 4) == 0) {
-        c->p += 4;
-        *out = NAN;
-        return 1;
-    }
-    struct json_value v;
-    if (!json_cur_number(c, &v))
-        return 0;
-    *out = (float)v.u.num.d;
-    return 1;
-}
-
-/* Values up to the closing ']' (at least one) into data[*n..cap). */
-static int fast_row(struct json_cursor *c, float *data, size_t cap, size_t *n)
-{
-    do {
-        if (*n == cap || !fast_value(c, &data[*n]))
-            return 0;
-        (*n)++;
-    } while (json_cur_take(c, ','));
-    return json_cur_take(c, ']');
-}
-
-/* "inputs": [[...], ...] of equal widths, or [...] as one row, as parse_rows reads them. */
-static int fast_rows(struct json_cursor *c, struct arena *a, mmsp_tensor *t)
-{
-    if (!json_cur_take(c, '['))
-        return 0;
-    /* n values take at least 2n - 1 bytes: room for all of them, at most twice the body */
-    size_t cap = (size_t)(c->end - c->p) / 2 + 1, n = 0, rows = 0, cols = 0;
-    float *data = arena_alloc(a, cap * sizeof(float));
-    if (!data)
-        return 0;
-    if (!json_cur_take(c, '[')) {
-        if (!fast_row(c, data, cap, &n))
-            return 0;
-        rows = 1;
-        cols = n;
-    } else {
-        do {
-            size_t start = n;
-            if ((rows && !json_cur_take(c, '[')) || !fast_row(c, data, cap, &n))
-                return 0;
-            if (rows && n - start != cols)
-                return 0;
-            cols = n - start;
-            rows++;
-        } while (json_cur_take(c, ','));
-        if (!json_cur_take(c, ']'))
-            return 0;
-    }
-    *t = (mmsp_tensor){.dtype = MMSP_DT_FP32,
-                       .ndim = 2,
-                       .shape = {(int64_t)rows, (int64_t)cols},
-                       .data = data,
-                       .nbytes = n * sizeof(float)};
-    return 1;
-}
-
-int gateway_request_parse_fast(struct arena *a, const char *body, size_t len,
-                               struct gateway_request *out)
-{
-    struct json_cursor c = {.p = body, .end = body + len};
-    struct arena_mark mark;
-    int have_inputs = 0;
-    arena_mark(a, &mark);
-    *out = (struct gateway_request){0};
-    if (!body || !json_cur_take(&c, '{'))
-        goto decline;
-    do {
-        const char *k, *s;
-        size_t kn, n;
-        if (!json_cur_key(&c, &k, &kn))
-            goto decline;
-        if (json_key_is(k, kn, "deployment") && !out->deployment) {
-            if (!json_cur_str(&c, &s, &n) || n == 0 || n > 256 ||
-                !(out->deployment = arena_strndup(a, s, n)))
-                goto decline;
-        } else if (json_key_is(k, kn, "id") && !out->id) {
-            if (!json_cur_str(&c, &s, &n) || n == 0 || n > GATEWAY_MAX_ID ||
-                !(out->id = arena_strndup(a, s, n)))
-                goto decline;
-        } else if (json_key_is(k, kn, "inputs") && !have_inputs) {
-            if (!fast_rows(&c, a, &out->inputs))
-                goto decline;
-            have_inputs = 1;
-        } else {
-            goto decline;
-        }
-    } while (json_cur_take(&c, ','));
-    if (!json_cur_take(&c, '}'))
-        goto decline;
-    json_cur_ws(&c);
-    if (c.p == c.end && out->deployment && have_inputs)
-        return 1;
-decline:
-    arena_rewind(a, &mark);
-    *out = (struct gateway_request){0};
-    return 0;
-}
-
 mmsp_err gateway_request_parse(struct arena *a, const char *body, size_t len,
                                struct gateway_request *out, char *err, size_t errlen)
-{
-    if (gateway_request_parse_fast(a, body, len, out))
-        return MMSP_OK;
-    return gateway_request_parse_tree(a, body, len, out, err, errlen);
-}
-
-mmsp_err gateway_request_parse_tree(struct arena *a, const char *body, size_t len,
-                                    struct gateway_request *out, char *err, size_t errlen)
 {
     struct json_value *root = arena_calloc(a, 1, sizeof *root);
     *out = (struct gateway_request){0};

@@ -3,8 +3,7 @@
  * the string and no rows; a body with no rows must name an entity_id), then, when the body names
  * features, gateway_features_row against a fixed list of feature names, and gateway_prediction_diff
  * of the parsed rows with themselves (must be 0 unless NaN). The arena has a small ceiling, as in
- * the server. Differential check: when gateway_request_parse_fast takes a body, the tree reader
- * must give the same request. Calls: gateway (predict.c), common/arena, common/json.
+ * the server. Calls: gateway (predict.c), common/arena, common/json.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,28 +15,6 @@
 
 #define FUZZ_ARENA_LIMIT (4u << 20)
 
-static void check_fast_path(const char *body, size_t size)
-{
-    struct arena fa, ta;
-    arena_init(&fa, 4096, FUZZ_ARENA_LIMIT);
-    arena_init(&ta, 4096, FUZZ_ARENA_LIMIT * 4);
-    struct gateway_request f, t;
-    char err[MMSP_ERRMSG_MAX];
-    if (!gateway_request_parse_fast(&fa, body, size, &f)) {
-        if (fa.used != 0 || f.deployment)
-            abort(); /* a decline leaves the arena as it was */
-    } else if (gateway_request_parse_tree(&ta, body, size, &t, err, sizeof err) != MMSP_OK ||
-               strcmp(f.deployment, t.deployment) || (f.id == NULL) != (t.id == NULL) ||
-               (f.id && strcmp(f.id, t.id)) || t.entity_id || t.features || t.text ||
-               f.inputs.shape[0] != t.inputs.shape[0] || f.inputs.shape[1] != t.inputs.shape[1] ||
-               f.inputs.nbytes != t.inputs.nbytes ||
-               memcmp(f.inputs.data, t.inputs.data, f.inputs.nbytes)) {
-        abort();
-    }
-    arena_release(&fa);
-    arena_release(&ta);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* An exact-size copy with its NUL, so any read past the end is caught by ASan. */
@@ -46,7 +23,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(body, data, size);
     body[size] = '\0';
-    check_fast_path(body, size);
     struct arena a;
     arena_init(&a, 4096, FUZZ_ARENA_LIMIT);
     struct gateway_request r;

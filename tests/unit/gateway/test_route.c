@@ -10,7 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -18,7 +17,6 @@
 #include "common/arena.h"
 #include "common/json.h"
 #include "gateway/gateway_internal.h"
-#include "../test_rng.h"
 
 #define USERS 20000
 
@@ -198,129 +196,6 @@ static void test_features_row(void **state)
     arena_release(&a);
 }
 
-/* The fast path must `want` (1 take, 0 decline with the arena as it was); when it takes a
- * body, the tree reader must give the same request. */
-static void check_fast(const char *body, int want)
-{
-    size_t len = strlen(body);
-    char *copy = malloc(len ? len : 1); /* exact size: ASan sees overreads */
-    assert_non_null(copy);
-    memcpy(copy, body, len);
-    struct arena fa, ta;
-    arena_init(&fa, 4096, 1 << 20);
-    arena_init(&ta, 4096, 1 << 20);
-    struct gateway_request f, t;
-    char err[MMSP_ERRMSG_MAX];
-    int took = gateway_request_parse_fast(&fa, copy, len, &f);
-    if (took != want)
-        fail_msg("fast path %s: %s", took ? "took" : "declined", body);
-    if (!took) {
-        assert_int_equal(fa.used, 0);
-        assert_null(f.deployment);
-    } else {
-        if (gateway_request_parse_tree(&ta, copy, len, &t, err, sizeof err))
-            fail_msg("fast path took a body the tree reader refuses (%s): %s", err, body);
-        assert_string_equal(f.deployment, t.deployment);
-        assert_true((f.id == NULL) == (t.id == NULL));
-        if (f.id)
-            assert_string_equal(f.id, t.id);
-        assert_null(f.entity_id);
-        assert_null(t.entity_id);
-        assert_null(t.features);
-        assert_null(t.text);
-        assert_int_equal(f.inputs.ndim, t.inputs.ndim);
-        assert_int_equal(f.inputs.shape[0], t.inputs.shape[0]);
-        assert_int_equal(f.inputs.shape[1], t.inputs.shape[1]);
-        assert_int_equal(f.inputs.nbytes, t.inputs.nbytes);
-        if (memcmp(f.inputs.data, t.inputs.data, f.inputs.nbytes))
-            fail_msg("rows differ from the tree reader's: %s", body);
-    }
-    arena_release(&fa);
-    arena_release(&ta);
-    free(copy);
-}
-
-static void test_parse_fast(void **state)
-{
-    (void)state;
-    const char *taken[] = {
-        "{\"deployment\":\"fraud\",\"inputs\":[[1,2.5,-3e-2,null]]}",
-        "{\"inputs\":[1,null,3],\"id\":\"r-1\",\"deployment\":\"d\"}",
-        " { \"deployment\" : \"d\" , \"inputs\" : [ [ 1 , 2 ] , [ 3 , 4 ] , [5,6] ] } ",
-        "{\"deployment\":\"d\",\"inputs\":[[1e39,-0]]}",
-    };
-    for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++)
-        check_fast(taken[i], 1);
-    const char *declined[] = {
-        "",
-        "{}",
-        "{\"inputs\":[[1]]}",
-        "{\"deployment\":\"d\"}",
-        "{\"deployment\":\"d\",\"inputs\":[]}",
-        "{\"deployment\":\"d\",\"inputs\":[[]]}",
-        "{\"deployment\":\"d\",\"inputs\":[[1,2],[3]]}",
-        "{\"deployment\":\"d\",\"inputs\":[1,[2]]}",
-        "{\"deployment\":\"d\",\"inputs\":[[1],2]}",
-        "{\"deployment\":\"\",\"inputs\":[[1]]}",
-        "{\"deployment\":\"d\",\"id\":\"\",\"inputs\":[[1]]}",
-        "{\"deployment\":\"d\",\"entity_id\":\"u1\",\"inputs\":[[1]]}",
-        "{\"deployment\":\"d\",\"features\":{\"a\":1}}",
-        "{\"deployment\":\"d\",\"text\":\"hi\"}",
-        "{\"deployment\":\"d\",\"inputs\":[[1]],\"extra\":1}",
-        "{\"deployment\":\"d\",\"deployment\":\"e\",\"inputs\":[[1]]}",
-        "{\"deployment\":\"d\\u0041\",\"inputs\":[[1]]}",
-        "{\"deployment\":\"d\",\"inputs\":[[\"1\"]]}",
-        "{\"deployment\":\"d\",\"inputs\":[[nul]]}",
-        "{\"deployment\":\"d\",\"inputs\":[[1]]} x",
-        "{\"deployment\":\"d\",\"inputs\":[[1]]",
-    };
-    for (size_t i = 0; i < sizeof declined / sizeof declined[0]; i++)
-        check_fast(declined[i], 0);
-    /* random bodies: rows of numbers in every spelling and nulls, flat or nested */
-    uint64_t seed = 0x2545F4914F6CDD1Dull;
-    char *body = malloc(1 << 16);
-    assert_non_null(body);
-    int took = 0;
-    for (int iter = 0; iter < 2000; iter++) {
-        size_t o = (size_t)sprintf(body, "{\"deployment\":\"dep\",%s\"inputs\":",
-                                   test_xorshift64(&seed) % 2 ? "\"id\":\"x\"," : "");
-        int flat = (int)(test_xorshift64(&seed) % 3 == 0);
-        int rows = flat ? 1 : 1 + (int)(test_xorshift64(&seed) % 4),
-            cols = 1 + (int)(test_xorshift64(&seed) % 12);
-        body[o++] = '[';
-        for (int r = 0; r < rows; r++) {
-            if (r)
-                body[o++] = ',';
-            if (!flat)
-                body[o++] = '[';
-            int w = cols + (test_xorshift64(&seed) % 50 == 0); /* now and then a ragged row */
-            for (int k = 0; k < w; k++) {
-                if (k)
-                    body[o++] = ',';
-                uint64_t x = test_xorshift64(&seed);
-                if (x % 10 == 0)
-                    o += (size_t)sprintf(body + o, "null");
-                else
-                    o += (size_t)sprintf(body + o, "%s%llu%s%s", x % 3 ? "" : "-",
-                                         (unsigned long long)(x >> 20) % 100000000ull,
-                                         x % 4 ? ".25" : "", x % 7 ? "" : "e-7");
-            }
-            if (!flat)
-                body[o++] = ']';
-        }
-        o += (size_t)sprintf(body + o, "]}");
-        struct arena a;
-        arena_init(&a, 4096, 1 << 20);
-        struct gateway_request r;
-        int t = gateway_request_parse_fast(&a, body, o, &r);
-        arena_release(&a);
-        took += t;
-        check_fast(body, t);
-    }
-    assert_true(took > 1500);
-    free(body);
-}
-
 static void test_prediction_diff(void **state)
 {
     (void)state;
@@ -345,7 +220,6 @@ int main(void)
         cmocka_unit_test(test_random_distribution),
         cmocka_unit_test(test_parse_inputs),
         cmocka_unit_test(test_parse_errors),
-        cmocka_unit_test(test_parse_fast),
         cmocka_unit_test(test_features_row),
         cmocka_unit_test(test_prediction_diff),
     };
