@@ -69,13 +69,15 @@ mmsp_err json_parse(struct arena *a, const char *text, size_t len, struct json_v
 /*
  * Scans one JSON number at text[0..len): returns the bytes it takes and fills *out exactly
  * as json_parse would (type JSON_NUMBER, u.num), or 0 when the text does not start with a
- * valid number. Stops at the first byte that cannot continue the number; what follows is the
- * caller's to check. For readers that decode numbers straight into their own storage.
+ * valid number (or with one of 64 characters or more that needs strtod's slow path: such a
+ * reader then declines to json_parse). Stops at the first byte that cannot continue the
+ * number; what follows is the caller's to check. For readers that decode numbers straight
+ * into their own storage.
  */
 size_t json_scan_number(const char *text, size_t len, struct json_value *out);
 
 /*
- * A cursor for one-pass readers of known shapes (the infer fast paths): each call skips white
+ * A cursor for one-pass readers of known shapes (the v2 infer fast path): each call skips white
  * space, then takes one token or returns 0 leaving the cursor where the token should be.
  * Strings are taken only when they are printable ASCII without escapes (the caller declines
  * anything else to the tree reader); numbers through json_scan_number.
