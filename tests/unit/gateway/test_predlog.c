@@ -24,36 +24,7 @@
 #include "common/buf.h"
 #include "gateway/predlog.h"
 #include "metrics/metrics.h"
-
-static char *make_dir(void)
-{
-    char tmpl[] = "/tmp/mmsp-predlog.XXXXXX";
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return strdup(d);
-}
-
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        char path[4096];
-        while ((e = readdir(d))) {
-            if (e->d_name[0] == '.')
-                continue;
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
+#include "../test_dir.h"
 
 /* The log files of dir, sorted by name (the <seq> part orders them within a second; the
  * timestamp part before it orders them across seconds). */
@@ -69,7 +40,7 @@ static size_t list_files(const char *dir, char **names, size_t max)
             names[n++] = strdup(e->d_name);
         }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    qsort(names, n, sizeof *names, test_cmp_str);
     return n;
 }
 
@@ -148,7 +119,7 @@ static void write_n(struct predlog *log, int from, int n)
 static void test_records_in_order(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = test_make_dir("mmsp-predlog");
     char err[MMSP_ERRMSG_MAX] = "";
     struct predlog *log = NULL;
     assert_int_equal(predlog_open_dir(dir, 0, 0, &log, err, sizeof err), MMSP_OK);
@@ -182,14 +153,14 @@ static void test_records_in_order(void **state)
         }
     }
     json_decref(lines);
-    remove_dir(dir);
+    test_remove_dir(dir);
     free(dir);
 }
 
 static void test_rotation(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = test_make_dir("mmsp-predlog");
     char err[MMSP_ERRMSG_MAX] = "";
     struct predlog *log = NULL;
     const size_t max_bytes = 4096;
@@ -231,7 +202,7 @@ static void test_rotation(void **state)
         free(names[i]);
     }
     assert_int_equal(total_lines, 500);
-    remove_dir(dir);
+    test_remove_dir(dir);
     free(dir);
 }
 
@@ -290,7 +261,7 @@ static const struct predlog_writer_ops gate_ops = {.name = "gate",
 static void test_full_queue_drops(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = test_make_dir("mmsp-predlog");
     char err[MMSP_ERRMSG_MAX] = "";
     struct gate_writer g = {.base.ops = &gate_ops};
     pthread_mutex_init(&g.mu, NULL);
@@ -342,7 +313,7 @@ static void test_full_queue_drops(void **state)
     metrics_registry_free(m);
     pthread_cond_destroy(&g.cv);
     pthread_mutex_destroy(&g.mu);
-    remove_dir(dir);
+    test_remove_dir(dir);
     free(dir);
 }
 
@@ -350,7 +321,7 @@ static void test_full_queue_drops(void **state)
 static void test_close_flushes(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = test_make_dir("mmsp-predlog");
     char err[MMSP_ERRMSG_MAX] = "";
     struct predlog *log = NULL;
     assert_int_equal(predlog_open_dir(dir, 1 << 16, 100000, &log, err, sizeof err), MMSP_OK);
@@ -363,7 +334,7 @@ static void test_close_flushes(void **state)
     assert_string_equal(json_string_value(json_object_get(json_array_get(lines, 19999), "id")),
                         "req-019999");
     json_decref(lines);
-    remove_dir(dir);
+    test_remove_dir(dir);
     free(dir);
 }
 
@@ -393,7 +364,7 @@ static void *writer_thread(void *p)
 static void test_concurrent_writers(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = test_make_dir("mmsp-predlog");
     char err[MMSP_ERRMSG_MAX] = "";
     struct predlog *log = NULL;
     assert_int_equal(predlog_open_dir(dir, 1 << 20, 256, &log, err, sizeof err), MMSP_OK);
@@ -415,7 +386,7 @@ static void test_concurrent_writers(void **state)
     json_t *lines = json_array();
     assert_int_equal(read_lines(dir, lines, NULL), written);
     json_decref(lines);
-    remove_dir(dir);
+    test_remove_dir(dir);
     free(dir);
 }
 

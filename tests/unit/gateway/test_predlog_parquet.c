@@ -22,36 +22,7 @@
 
 #include "gateway/predlog.h"
 #include "parquet/parquet.h"
-
-static char *make_dir(void)
-{
-    char tmpl[] = "/tmp/mmsp-predlog-pq.XXXXXX";
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return strdup(d);
-}
-
-static void remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d) {
-        struct dirent *e;
-        char path[4096];
-        while ((e = readdir(d))) {
-            if (e->d_name[0] == '.')
-                continue;
-            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-            unlink(path);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
+#include "../test_dir.h"
 
 /* The predictions-* files of dir sorted by name (caller frees); fails on a leftover .tmp. */
 static size_t list_files(const char *dir, char **names, size_t max)
@@ -70,7 +41,7 @@ static size_t list_files(const char *dir, char **names, size_t max)
         names[n++] = strdup(e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    qsort(names, n, sizeof *names, test_cmp_str);
     return n;
 }
 
@@ -138,7 +109,7 @@ static void read_col(struct parquet_reader *r, const char *name, struct parquet_
 static void test_round_trip(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = test_make_dir("mmsp-predlog-pq");
     struct predlog *log = open_log(dir, 0, 100);
     for (int i = 0; i < 250; i++)
         write_rec(log, i, 3, i == 7 ? "cust-7" : NULL);
@@ -192,14 +163,14 @@ static void test_round_trip(void **state)
     parquet_column_free(&lat);
     parquet_close(r);
     free(names[0]);
-    remove_dir(dir);
+    test_remove_dir(dir);
     free(dir);
 }
 
 static void test_schema_change_and_nulls(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = test_make_dir("mmsp-predlog-pq");
     struct predlog *log = open_log(dir, 0, 0);
     for (int i = 0; i < 5; i++)
         write_rec(log, i, 2, NULL);
@@ -232,14 +203,14 @@ static void test_schema_change_and_nulls(void **state)
     parquet_close(b);
     for (size_t i = 0; i < nf; i++)
         free(names[i]);
-    remove_dir(dir);
+    test_remove_dir(dir);
     free(dir);
 }
 
 static void test_rotation(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = test_make_dir("mmsp-predlog-pq");
     struct predlog *log = open_log(dir, 4096, 16);
     for (int i = 0; i < 600; i++)
         write_rec(log, i, 3, NULL);
@@ -260,7 +231,7 @@ static void test_rotation(void **state)
         free(names[i]);
     }
     assert_int_equal(total, 600);
-    remove_dir(dir);
+    test_remove_dir(dir);
     free(dir);
 }
 
@@ -336,7 +307,7 @@ static void assert_columns(struct parquet_reader *r, const char *const *want, si
 static void test_feature_names(void **state)
 {
     (void)state;
-    char *dir = make_dir();
+    char *dir = test_make_dir("mmsp-predlog-pq");
     struct predlog_writer *w = NULL;
     assert_int_equal(predlog_writer_parquet(0, &w), MMSP_OK);
     struct predlog_options o = {.dir = dir, .writer = w, .feature_names = fake_names};
@@ -409,7 +380,7 @@ static void test_feature_names(void **state)
     parquet_close(r);
     for (size_t i = 0; i < nf; i++)
         free(names[i]);
-    remove_dir(dir);
+    test_remove_dir(dir);
     free(dir);
 }
 
