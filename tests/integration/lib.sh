@@ -220,6 +220,31 @@ kill_tracked() {
   TRACKED_PIDS=()
 }
 
+# mmsp_ok WHAT ARGS... : runs `mmsp ARGS --data "$DATA"` (the test sets DATA); passes when it
+# exits 0, else fails with its stderr. OUT holds its stdout.
+mmsp_ok() {
+  local what=$1
+  shift
+  OUT=$("$MMSP_BIN" "$@" --data "$DATA" 2>"$WORK/cli.err")
+  if [ $? = 0 ]; then pass; else fail "$what: $(cat "$WORK/cli.err")"; fi
+}
+
+# wait_for WHAT CMD... : runs CMD every 50 ms until it succeeds (pass) or 30 s have gone (fail,
+# returns 1).
+wait_for() {
+  local what=$1
+  shift
+  for _ in $(seq 1 600); do
+    if "$@"; then
+      pass
+      return 0
+    fi
+    sleep 0.05
+  done
+  fail "$what: not after 30 s"
+  return 1
+}
+
 # bad_request_oneof "400|404" WHAT METHOD PATH [BODY|@FILE] [curl args...]: like bad_request
 # where the protocol allows more than one status.
 bad_request_oneof() {

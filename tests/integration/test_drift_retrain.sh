@@ -11,22 +11,6 @@ trap 'stop_server >/dev/null 2>&1; rm -rf "$WORK"' EXIT
 
 DATA="$WORK/data"
 PY=/usr/bin/python3
-wait_for() { # wait_for WHAT CMD... (at most 30 s)
-  local what=$1
-  shift
-  for _ in $(seq 1 600); do
-    if "$@"; then pass; return 0; fi
-    sleep 0.05
-  done
-  fail "$what: not after 30 s"
-  return 1
-}
-mmsp_ok() {
-  local what=$1
-  shift
-  OUT=$("$MMSP_BIN" "$@" --data "$DATA" 2>"$WORK/cli.err")
-  if [ $? = 0 ]; then pass; else fail "$what: $(cat "$WORK/cli.err")"; fi
-}
 
 # --- usage errors
 "$MMSP_BIN" serve --data "$DATA" --retrain-command /bin/true --retrain-webhook http://127.0.0.1:1/x >/dev/null 2>"$WORK/err"

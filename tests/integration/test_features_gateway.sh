@@ -9,22 +9,6 @@ source "$(dirname "$0")/lib.sh"
 trap 'stop_server >/dev/null 2>&1; run_cleanups; rm -rf "$WORK"' EXIT
 
 DATA="$WORK/data"
-mmsp_ok() {
-  local what=$1
-  shift
-  OUT=$("$MMSP_BIN" "$@" --data "$DATA" 2>"$WORK/cli.err")
-  if [ $? = 0 ]; then pass; else fail "$what: $(cat "$WORK/cli.err")"; fi
-}
-wait_for() {
-  local what=$1
-  shift
-  for _ in $(seq 1 600); do
-    if "$@"; then pass; return 0; fi
-    sleep 0.05
-  done
-  fail "$what: not after 30 s"
-  return 1
-}
 serves_generation() {
   req GET /metrics
   printf '%s' "$BODY" | grep -qx "mmsp_deployment_generation{model=\"$1\"} $2"

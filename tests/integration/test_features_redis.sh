@@ -14,12 +14,6 @@ trap 'stop_server >/dev/null 2>&1; run_cleanups; rm -rf "$WORK"' EXIT
 command -v redis-cli >/dev/null || { echo "redis-cli missing (Debian package redis-tools)" >&2; exit 1; }
 
 DATA="$WORK/data"
-mmsp_ok() {
-  local what=$1
-  shift
-  OUT=$("$MMSP_BIN" "$@" --data "$DATA" 2>"$WORK/cli.err")
-  if [ $? = 0 ]; then pass; else fail "$what: $(cat "$WORK/cli.err")"; fi
-}
 check() { if [ "$2" = "$3" ]; then pass; else fail "$1: got '$2', want '$3'"; fi; }
 
 redis_start

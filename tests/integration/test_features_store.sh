@@ -12,12 +12,6 @@ source "$(dirname "$0")/lib.sh"
 trap 'stop_server >/dev/null 2>&1; run_cleanups; rm -rf "$WORK"' EXIT
 
 DATA="$WORK/data"
-mmsp_ok() { # mmsp_ok WHAT ARGS... : runs mmsp ARGS --data DATA; OUT holds stdout
-  local what=$1
-  shift
-  OUT=$("$MMSP_BIN" "$@" --data "$DATA" 2>"$WORK/cli.err")
-  if [ $? = 0 ]; then pass; else fail "$what: $(cat "$WORK/cli.err")"; fi
-}
 check() { # check WHAT GOT WANT
   if [ "$2" = "$3" ]; then pass; else fail "$1: got '$2', want '$3'"; fi
 }

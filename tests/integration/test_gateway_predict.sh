@@ -13,25 +13,6 @@ command -v promtool >/dev/null || { echo "promtool missing (Debian package prome
 
 DATA="$WORK/data"
 
-wait_for() { # wait_for WHAT CMD... : runs CMD until it succeeds (at most 30 s)
-  local what=$1
-  shift
-  for _ in $(seq 1 600); do
-    if "$@"; then
-      pass
-      return 0
-    fi
-    sleep 0.05
-  done
-  fail "$what: not after 30 s"
-  return 1
-}
-mmsp_ok() { # mmsp_ok WHAT ARGS... : runs mmsp ARGS --data DATA; OUT holds stdout
-  local what=$1
-  shift
-  OUT=$("$MMSP_BIN" "$@" --data "$DATA" 2>"$WORK/cli.err")
-  if [ $? = 0 ]; then pass; else fail "$what: $(cat "$WORK/cli.err")"; fi
-}
 serves_generation() { # the follower applied the deployment's generation for MODEL
   req GET /metrics
   printf '%s' "$BODY" | grep -qx "mmsp_deployment_generation{model=\"$1\"} $2"

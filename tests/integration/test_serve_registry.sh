@@ -16,19 +16,6 @@ good_body >"$WORK/body.json"
 LOAD="$MMSP_SOURCE_DIR/tests/integration/deploy_load.py"
 
 # wait_for WHAT CMD... : runs CMD until it succeeds (at most 30 s), then pass or fail.
-wait_for() {
-  local what=$1
-  shift
-  for _ in $(seq 1 600); do
-    if "$@"; then
-      pass
-      return 0
-    fi
-    sleep 0.05
-  done
-  fail "$what: not after 30 s"
-  return 1
-}
 status_is() { # status_is CODE METHOD PATH [BODY]
   local want=$1
   shift
@@ -43,12 +30,6 @@ serves_generation() { # serves_generation MODEL GENERATION
 index_has() { # index_has JQ_CONDITION : some repository index entry satisfies it
   req POST /v2/repository/index '{}'
   printf '%s' "$BODY" | jqe "any(.[]; $1)"
-}
-mmsp_ok() { # mmsp_ok WHAT ARGS... : runs mmsp ARGS --data DATA; OUT holds stdout
-  local what=$1
-  shift
-  OUT=$("$MMSP_BIN" "$@" --data "$DATA" 2>"$WORK/cli.err")
-  if [ $? = 0 ]; then pass; else fail "$what: $(cat "$WORK/cli.err")"; fi
 }
 
 # Fixture versions: "binary" from the fixtures, two more trained here (same 30 inputs).

@@ -22,12 +22,6 @@ DATA="$WORK/data"
 check() { # check DESCRIPTION JQ_EXPR : `jq -e EXPR` holds for $BODY
   if printf '%s' "$BODY" | jq -e "$2" >/dev/null 2>&1; then pass; else fail "$1: ${BODY:0:300}"; fi
 }
-mmsp_ok() { # mmsp_ok WHAT ARGS... : mmsp ARGS --data DATA succeeds
-  local what=$1
-  shift
-  OUT=$("$MMSP_BIN" "$@" --data "$DATA" 2>"$WORK/cli.err")
-  if [ $? = 0 ]; then pass; else fail "$what: $(cat "$WORK/cli.err")"; fi
-}
 
 BODY=$(cat "$EXAMPLE/metrics.json")
 check "metrics: accuracy >= 0.85, F1 >= 0.80" '.accuracy >= 0.85 and .f1 >= 0.80'
