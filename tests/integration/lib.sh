@@ -229,19 +229,19 @@ mmsp_ok() {
   if [ $? = 0 ]; then pass; else fail "$what: $(cat "$WORK/cli.err")"; fi
 }
 
-# wait_for WHAT CMD... : runs CMD every 50 ms until it succeeds (pass) or 30 s have gone (fail,
-# returns 1).
+# wait_for WHAT CMD... : runs CMD every 50 ms until it succeeds (pass) or WAIT_SECONDS (default
+# 30) have gone (fail, returns 1).
 wait_for() {
-  local what=$1
+  local what=$1 secs=${WAIT_SECONDS:-30}
   shift
-  for _ in $(seq 1 600); do
+  for _ in $(seq 1 $((secs * 20))); do
     if "$@"; then
       pass
       return 0
     fi
     sleep 0.05
   done
-  fail "$what: not after 30 s"
+  fail "$what: not after $secs s"
   return 1
 }
 

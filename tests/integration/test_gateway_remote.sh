@@ -52,21 +52,6 @@ start_role() {
   PORT[$name]=$got
 }
 
-# wait_until WHAT CMD... : runs CMD until it succeeds (at most 60 s).
-wait_until() {
-  local what=$1
-  shift
-  for _ in $(seq 1 1200); do
-    if "$@"; then
-      pass
-      return 0
-    fi
-    sleep 0.05
-  done
-  fail "$what: not after 60 s"
-  return 1
-}
-
 # inference_requests NAME : the replica's inference_requests_total for fraud version 1.
 inference_requests() {
   curl -s --max-time 5 "http://127.0.0.1:${PORT[$1]}/metrics" |
@@ -130,15 +115,15 @@ if [ $rc = 2 ] && grep -q "not an http" "$WORK/err"; then pass; else fail "bad U
 # --- two inference roles and the gateway ---
 start_role a 0 --roles inference --data "$DATA" --serving-dir "$DATA/serving-a" --poll-ms 100
 start_role b 0 --roles inference --data "$DATA" --serving-dir "$DATA/serving-b" --poll-ms 100
-wait_until "replica a serves fraud" model_ready a
-wait_until "replica b serves fraud" model_ready b
+WAIT_SECONDS=60 wait_for "replica a serves fraud" model_ready a
+WAIT_SECONDS=60 wait_for "replica b serves fraud" model_ready b
 # An inference-only role has no gateway: a deployment body is the simple API's (no default model).
 URL="http://127.0.0.1:${PORT[a]}"
 req GET /api/v1/models
 expect_status 404 "an inference-only role hosts no registry API"
 start_role gw 0 --roles gateway --inference-url "http://127.0.0.1:${PORT[a]},http://127.0.0.1:${PORT[b]}/" \
   --data "$DATA" --poll-ms 100 --prediction-log-format jsonl
-wait_until "the gateway answers /predict" gw_ok
+WAIT_SECONDS=60 wait_for "the gateway answers /predict" gw_ok
 gw_predict first
 expect_status 200 "predict through the gateway"
 expect_json '[.id, .deployment, .model, .version, .variant]' '["first","fraud","fraud",1,"stable"]'
@@ -157,8 +142,8 @@ expect_status 404 "the gateway role serves no v2 models itself"
 
 # --- remote parity: probabilities and named features through the config's parameters ---
 named_ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:${PORT[$1]}/v2/models/named/versions/1/ready")" = 200 ]; }
-wait_until "replica a serves named" named_ready a
-wait_until "replica b serves named" named_ready b
+WAIT_SECONDS=60 wait_for "replica a serves named" named_ready a
+WAIT_SECONDS=60 wait_for "replica b serves named" named_ready b
 URL="http://127.0.0.1:${PORT[a]}"
 req GET /v2/models/named/versions/1/config
 expect_json '.parameters.feature_names.string_value' '"f0,f1,f2,f3,f4"'
@@ -193,15 +178,15 @@ wrk -t2 -c$CONNS -d120s --timeout 20s -s "$MMSP_SOURCE_DIR/tests/integration/inf
   "http://127.0.0.1:${PORT[gw]}/predict" -- "$WORK/body.json" >"$WORK/wrk.out" 2>&1 &
 WRK=$!
 track_pid $WRK
-wait_until "replica a takes load" requests_at_least a 200
-wait_until "replica b takes load" requests_at_least b 200
+WAIT_SECONDS=60 wait_for "replica a takes load" requests_at_least a 200
+WAIT_SECONDS=60 wait_for "replica b takes load" requests_at_least b 200
 kill -9 "${PID[a]}"
 wait "${PID[a]}" 2>/dev/null
 b_then=$(inference_requests b)
-wait_until "replica b carries the load alone" requests_at_least b $((b_then + 1000))
+WAIT_SECONDS=60 wait_for "replica b carries the load alone" requests_at_least b $((b_then + 1000))
 # a comes back on the same port (same serving directory: its lock died with it).
 start_role a "${PORT[a]}" --roles inference --data "$DATA" --serving-dir "$DATA/serving-a" --poll-ms 100
-wait_until "restarted replica a takes traffic again" requests_at_least a 100
+WAIT_SECONDS=60 wait_for "restarted replica a takes traffic again" requests_at_least a 100
 kill -INT $WRK
 wait $WRK 2>/dev/null
 TRACKED_PIDS=()
