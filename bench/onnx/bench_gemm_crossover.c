@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include "../bench_util.h"
 
 #define SAMPLES   31
 #define SAMPLE_NS 2000000.0
@@ -24,19 +25,6 @@ static const int64_t SIZES[][3] = {/* M, N, K */
                                    {1, 64, 256},  {4, 64, 30},  {16, 64, 30},   {256, 2, 64},
                                    {256, 64, 30}, {64, 64, 64}, {1, 1024, 256}, {1, 1024, 1024}};
 #define NSIZES ((int)(sizeof SIZES / sizeof SIZES[0]))
-
-static double cpu_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* matmul.c's plain loops for float (alpha 1, beta 0, no transA). */
 static void __attribute__((noinline))
@@ -75,21 +63,21 @@ typedef void (*gemm_fn)(int, int64_t, int64_t, int64_t, const float *, const flo
 
 static double time_it(gemm_fn f, int tb, const int64_t *s, const float *A, const float *B, float *C)
 {
-    double t0 = cpu_ns();
+    double t0 = bench_cpu_ns();
     long n = 0;
-    while (cpu_ns() - t0 < 20e6 || n < 3) { /* warm-up, and the calls per sample */
+    while (bench_cpu_ns() - t0 < 20e6 || n < 3) { /* warm-up, and the calls per sample */
         f(tb, s[0], s[1], s[2], A, B, C);
         n++;
     }
-    long per = (long)(SAMPLE_NS / ((cpu_ns() - t0) / (double)n)) + 1;
+    long per = (long)(SAMPLE_NS / ((bench_cpu_ns() - t0) / (double)n)) + 1;
     double v[SAMPLES];
     for (int k = 0; k < SAMPLES; k++) {
-        double a = cpu_ns();
+        double a = bench_cpu_ns();
         for (long i = 0; i < per; i++)
             f(tb, s[0], s[1], s[2], A, B, C);
-        v[k] = (cpu_ns() - a) / (double)per;
+        v[k] = (bench_cpu_ns() - a) / (double)per;
     }
-    qsort(v, SAMPLES, sizeof v[0], cmp_double);
+    qsort(v, SAMPLES, sizeof v[0], bench_cmp_double);
     return v[SAMPLES / 2];
 }
 

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "runtime/onnx/ops/gemm_packed.h"
+#include "../bench_util.h"
 
 #define SAMPLES   15
 #define SAMPLE_NS 2000000.0
@@ -30,19 +31,6 @@ static const int64_t SIZES[][3] = {/* M, N, K */
 
 static const double ZEROS[] = {0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95};
 #define NZEROS ((int)(sizeof ZEROS / sizeof ZEROS[0]))
-
-static double cpu_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 struct job {
     int64_t M, N, K;
@@ -76,21 +64,21 @@ static double measure(const struct job *j)
     double s[SAMPLES];
     int64_t reps = 1;
     for (;;) { /* calibrate: reps per sample of >= SAMPLE_NS */
-        double t0 = cpu_ns();
+        double t0 = bench_cpu_ns();
         for (int64_t r = 0; r < reps; r++)
             once(j);
-        double t = cpu_ns() - t0;
+        double t = bench_cpu_ns() - t0;
         if (t >= SAMPLE_NS)
             break;
         reps *= 2;
     }
     for (int i = 0; i < SAMPLES; i++) {
-        double t0 = cpu_ns();
+        double t0 = bench_cpu_ns();
         for (int64_t r = 0; r < reps; r++)
             once(j);
-        s[i] = (cpu_ns() - t0) / (double)reps;
+        s[i] = (bench_cpu_ns() - t0) / (double)reps;
     }
-    qsort(s, SAMPLES, sizeof s[0], cmp_double);
+    qsort(s, SAMPLES, sizeof s[0], bench_cmp_double);
     return s[SAMPLES / 2];
 }
 

@@ -22,27 +22,15 @@
 #include <time.h>
 
 #include "mmsp/mmsp.h"
+#include "../bench_util.h"
 
 #define SAMPLES   31      /* timed samples; the median is reported */
 #define SAMPLE_NS 5000000 /* each sample lasts at least this long */
 #define WARMUP_NS 300000000
 
-static double clock_ns(clockid_t c)
-{
-    struct timespec ts;
-    clock_gettime(c, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double median(double *v, int n)
 {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
     return v[n / 2];
 }
 
@@ -130,20 +118,20 @@ static int bench_case(const char *dir, const char *name, const char *model, cons
 
     /* Warm-up (plan for this batch size, workspace, caches), and iterations per sample. */
     long iters = 0;
-    double t0 = clock_ns(CLOCK_MONOTONIC), t = t0;
+    double t0 = bench_clock_ns(CLOCK_MONOTONIC), t = t0;
     while (t - t0 < WARMUP_NS) {
         run_once(&r);
         iters++;
-        t = clock_ns(CLOCK_MONOTONIC);
+        t = bench_clock_ns(CLOCK_MONOTONIC);
     }
     long per_sample = (long)(SAMPLE_NS / ((t - t0) / (double)iters)) + 1;
     double wall[SAMPLES], cpu[SAMPLES];
     for (int s = 0; s < SAMPLES; s++) {
-        double w0 = clock_ns(CLOCK_MONOTONIC), c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+        double w0 = bench_clock_ns(CLOCK_MONOTONIC), c0 = bench_cpu_ns();
         for (long i = 0; i < per_sample; i++)
             run_once(&r);
-        cpu[s] = (clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0) / (double)per_sample;
-        wall[s] = (clock_ns(CLOCK_MONOTONIC) - w0) / (double)per_sample;
+        cpu[s] = (bench_cpu_ns() - c0) / (double)per_sample;
+        wall[s] = (bench_clock_ns(CLOCK_MONOTONIC) - w0) / (double)per_sample;
     }
     double ns = median(wall, SAMPLES), cns = median(cpu, SAMPLES);
     printf("RESULT %s %ld %.1f %.0f %.1f\n", name, rows, ns, (double)rows * 1e9 / ns, cns);

@@ -17,6 +17,7 @@
 #include <xgboost/c_api.h>
 
 #include "mmsp/mmsp.h"
+#include "../bench_util.h"
 
 #define BATCH   256
 #define SAMPLES 41 /* timed samples; the median is reported */
@@ -33,22 +34,9 @@ static const char *XGB_CONFIG = "{\"type\":0,\"training\":false,\"iteration_begi
                                 "\"iteration_end\":0,\"strict_shape\":false,\"missing\":NaN,"
                                 "\"cache_id\":0}";
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double median(double *v, int n)
 {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
     return v[n / 2];
 }
 
@@ -110,7 +98,7 @@ static double time_single(struct bench *s, int use_xgb, int calls)
 {
     double t[SAMPLES];
     for (int k = 0; k < SAMPLES; k++) {
-        double t0 = now_ns();
+        double t0 = bench_cpu_ns();
         for (int i = 0; i < calls; i++) {
             size_t r = (size_t)(k * calls + i) % BATCH;
             if (use_xgb)
@@ -118,7 +106,7 @@ static double time_single(struct bench *s, int use_xgb, int calls)
             else
                 mmsp_one(s, r);
         }
-        t[k] = (now_ns() - t0) / calls;
+        t[k] = (bench_cpu_ns() - t0) / calls;
     }
     return median(t, SAMPLES);
 }
@@ -128,14 +116,14 @@ static double time_batch(struct bench *s, int use_xgb, int calls)
 {
     double t[SAMPLES];
     for (int k = 0; k < SAMPLES; k++) {
-        double t0 = now_ns();
+        double t0 = bench_cpu_ns();
         for (int i = 0; i < calls; i++) {
             if (use_xgb)
                 xgb_predict(s, s->iface_batch);
             else
                 mmsp_batch(s);
         }
-        t[k] = (double)BATCH * calls / ((now_ns() - t0) * 1e-9);
+        t[k] = (double)BATCH * calls / ((bench_cpu_ns() - t0) * 1e-9);
     }
     return median(t, SAMPLES);
 }
